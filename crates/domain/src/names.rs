@@ -1,0 +1,116 @@
+//! Names that tools and checks outside the code rely on (DESIGN.md, "Pinned names"): topics,
+//! environment variables with their defaults, and the Redis key layout.
+
+/// The topic the producer API writes submissions to.
+pub const INPUT_TOPIC: &str = "user_text";
+/// Compacted topic: the final top words of each closed window, keyed by window start.
+pub const RESULTS_TOPIC: &str = "word_counts";
+/// Records the stream job could not use, with the reason in the headers.
+pub const DEAD_LETTER_TOPIC: &str = "user_text.dlq";
+/// Partitions of the input topic when the system creates it.
+pub const INPUT_PARTITIONS: i32 = 3;
+
+/// Every environment variable a wordfreq binary reads, with its default (`""`: none). Compose files
+/// and docs are checked against this list, so a variable is added here when a flag is added.
+pub const ENVIRONMENT: &[(&str, &str)] = &[
+    ("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
+    ("KAFKA_TOPIC", INPUT_TOPIC),
+    ("REDIS_URL", ""),
+    ("REDIS_HOST", "localhost"),
+    ("REDIS_PORT", "6379"),
+    ("REDIS_PREFIX", DEFAULT_REDIS_PREFIX),
+    ("API_ADDR", "0.0.0.0:8000"),
+    ("DASHBOARD_ADDR", "0.0.0.0:8501"),
+    ("PRODUCER_API_URL", "http://localhost:8000"),
+    ("METRICS_ADDR", "0.0.0.0:9100"),
+    ("CONSUMER_GROUP", "wordfreq-stream-job"),
+    ("WINDOW_SIZE", "60s"),
+    ("ALLOWED_LATENESS", "30s"),
+    ("TRIGGER_INTERVAL", "100ms"),
+    ("MIN_WORD_LENGTH", "3"),
+    ("STOPWORDS", ""),
+];
+
+/// The Redis key prefix: the hash tag keeps every key in one Redis Cluster slot, so one Lua script
+/// may touch them all.
+pub const DEFAULT_REDIS_PREFIX: &str = "{wordfreq}:";
+
+/// Fields of the stats hash.
+pub mod stats {
+    pub const TOTAL_WORDS: &str = "total_words";
+    pub const RECORDS_PROCESSED: &str = "records_processed";
+    pub const INVALID_RECORDS: &str = "invalid_records";
+    pub const LATE_RECORDS: &str = "late_records";
+    pub const BATCHES: &str = "batches";
+    pub const LAST_UPDATED: &str = "last_updated";
+}
+
+/// The Redis keys of one deployment (one prefix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisKeys {
+    prefix: String,
+}
+
+impl Default for RedisKeys {
+    fn default() -> Self {
+        Self::new(DEFAULT_REDIS_PREFIX)
+    }
+}
+
+impl RedisKeys {
+    pub fn new(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Sorted set of all-time counts.
+    pub fn all_time(&self) -> String {
+        format!("{}all", self.prefix)
+    }
+
+    /// Sorted set of one window's counts, named by its start in Unix seconds.
+    pub fn window(&self, start_secs: i64) -> String {
+        format!("{}win:{start_secs}", self.prefix)
+    }
+
+    /// Hash of the [`stats`] fields.
+    pub fn stats(&self) -> String {
+        format!("{}stats", self.prefix)
+    }
+
+    /// Hash of `<topic>:<partition>` → next offset to read.
+    pub fn offsets(&self) -> String {
+        format!("{}offsets", self.prefix)
+    }
+
+    /// Pub/sub channel announcing each flush.
+    pub fn updates(&self) -> String {
+        format!("{}updates", self.prefix)
+    }
+
+    /// The field of [`RedisKeys::offsets`] for one partition.
+    pub fn offset_field(topic: &str, partition: i32) -> String {
+        format!("{topic}:{partition}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_follow_the_pinned_layout_under_the_default_prefix() {
+        let keys = RedisKeys::default();
+        assert_eq!(keys.all_time(), "{wordfreq}:all");
+        assert_eq!(keys.window(1_700_000_040), "{wordfreq}:win:1700000040");
+        assert_eq!(keys.stats(), "{wordfreq}:stats");
+        assert_eq!(keys.offsets(), "{wordfreq}:offsets");
+        assert_eq!(keys.updates(), "{wordfreq}:updates");
+        assert_eq!(RedisKeys::offset_field("user_text", 2), "user_text:2");
+    }
+}

@@ -1,0 +1,62 @@
+//! The `wordfreq` command line.
+
+use std::io;
+
+use clap::{Args, Parser, Subcommand};
+use wordfreq_domain::{DEFAULT_MIN_WORD_LENGTH, Tokenizer};
+
+use crate::text_tools::{self, TextToolError};
+
+/// Real-time word frequency analytics.
+#[derive(Debug, Parser)]
+#[command(name = "wordfreq", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read lines from stdin; write each line's tokens joined by one space, one line per line.
+    Tokenize(TokenizerArgs),
+    /// Read text from stdin; write `word<TAB>count` lines, count descending then word ascending.
+    Count(TokenizerArgs),
+}
+
+/// The tokenizer's settings, shared by every binary that counts.
+#[derive(Debug, Clone, Args)]
+pub struct TokenizerArgs {
+    /// Drop tokens shorter than this many characters (the original's `length > 2`).
+    #[arg(long, env = "MIN_WORD_LENGTH", default_value_t = DEFAULT_MIN_WORD_LENGTH)]
+    pub min_word_length: usize,
+    /// Words not to count, comma-separated; normalized like the text.
+    #[arg(long, env = "STOPWORDS", value_delimiter = ',', default_value = "")]
+    pub stopwords: Vec<String>,
+}
+
+impl TokenizerArgs {
+    pub fn tokenizer(&self) -> Tokenizer {
+        Tokenizer::new(self.min_word_length)
+            .with_stopwords(self.stopwords.iter().filter(|word| !word.is_empty()))
+    }
+}
+
+/// Runs a text tool over stdin and stdout. A closed stdout (`wordfreq count | head`) ends it
+/// quietly.
+pub fn run_text_tool(command: &Command) -> Result<(), TextToolError> {
+    let stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let result = match command {
+        Command::Tokenize(args) => {
+            text_tools::tokenize(&args.tokenizer(), io::stdin().lock(), stdout)
+        }
+        Command::Count(args) => {
+            text_tools::count(&args.tokenizer(), io::stdin().lock()).and_then(|counts| {
+                text_tools::write_counts(&counts, stdout).map_err(TextToolError::from)
+            })
+        }
+    };
+    match result {
+        Err(TextToolError::Io(err)) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

@@ -1,0 +1,7 @@
+//! `producer-api`: thin entry point; everything lives in the library.
+
+fn main() -> std::process::ExitCode {
+    // Not built yet: say so instead of pretending to run.
+    eprintln!("producer-api: not implemented yet");
+    std::process::ExitCode::from(2)
+}
