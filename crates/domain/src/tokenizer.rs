@@ -10,10 +10,15 @@
 //! 5. drop tokens shorter than the minimum length, counted in characters (Unicode scalar values);
 //! 6. drop stopwords.
 //!
-//! One refinement over the literal rule (see docs/ARCHITECTURE.md, "Tokenizer"): a combining mark is
-//! kept only while the character it combines with was kept. A mark whose base was deleted goes with
-//! it, so the emoji presentation selector in `❤️` (U+FE0F, a combining mark) does not survive the
-//! deleted heart as an invisible "word". On ASCII input the rule gives exactly the original's tokens.
+//! Two refinements over the literal rule (see docs/ARCHITECTURE.md, "Tokenizer"); on ASCII input
+//! neither changes anything, and the tokens are exactly the original's:
+//! - a combining mark is kept only while the character it combines with was kept. A mark whose base
+//!   was deleted goes with it, so the emoji presentation selector in `❤️` (U+FE0F, a combining
+//!   mark) does not survive the deleted heart as an invisible "word";
+//! - each token is put in NFC once more after steps 2 and 3, which can leave it out of canonical
+//!   form (`İ` before another mark lowercases to marks out of order; deleting a hyphen between
+//!   Hangul jamo lets them compose). Canonically equivalent words are then always one word, and
+//!   the length in step 5 is counted on that form.
 //!
 //! Splitting first and normalizing each whitespace-delimited piece gives the same result as
 //! normalizing the whole text first: no canonical composition or case mapping crosses, creates or
@@ -25,9 +30,10 @@
 //! characters go through normalization and full case mapping.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use hashbrown::HashSet;
-use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::char::{canonical_combining_class, is_combining_mark};
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 /// The original's `length > 2`.
@@ -147,38 +153,116 @@ impl Tokenizer {
 /// characters.
 fn normalize_word(word: &str, out: &mut String) -> usize {
     out.clear();
-    let composed: Cow<'_, str> = match is_nfc_quick(word.chars()) {
-        IsNormalized::Yes => Cow::Borrowed(word),
-        IsNormalized::No | IsNormalized::Maybe => Cow::Owned(word.nfc().collect()),
+    let props = char_props();
+    let composed: Cow<'_, str> = if word.chars().all(|ch| props.get(ch) & NFC_STARTER != 0)
+        || is_nfc_quick(word.chars()) == IsNormalized::Yes
+    {
+        Cow::Borrowed(word)
+    } else {
+        Cow::Owned(word.nfc().collect())
     };
     // Only `str::to_lowercase` knows that a capital sigma at the end of a word becomes `ς`; it
-    // allocates, so it is kept for the words that need it.
-    if composed.contains('Σ') {
-        keep_counted_chars(composed.to_lowercase().chars(), out)
+    // allocates, so it is kept for the words that need it. Lowercasing twice changes nothing.
+    let all_starters = if composed.contains('Σ') {
+        keep_counted_chars(composed.to_lowercase().chars(), props, out)
     } else {
-        keep_counted_chars(composed.chars().flat_map(char::to_lowercase), out)
+        keep_counted_chars(composed.chars(), props, out)
+    };
+    // Lowercasing (`İ` before another mark) or deleting (between Hangul jamo) can leave the word
+    // out of canonical form; normalize again so that equivalent words are one word.
+    if !all_starters && is_nfc_quick(out.chars()) != IsNormalized::Yes {
+        *out = out.nfc().collect();
     }
+    out.chars().count()
 }
 
-/// Appends the characters that count (alphanumerics, and combining marks on a kept base) to `out`;
-/// returns how many it appended.
-fn keep_counted_chars(lowercase: impl Iterator<Item = char>, out: &mut String) -> usize {
-    let mut kept = 0;
+/// Lowercases `chars` and appends the characters that count (alphanumerics, and combining marks on
+/// a kept base) to `out`; returns whether all it appended are NFC starters.
+fn keep_counted_chars(
+    chars: impl Iterator<Item = char>,
+    props: &CharProps,
+    out: &mut String,
+) -> bool {
+    let mut all_starters = true;
     let mut base_kept = false;
-    for ch in lowercase {
+    let mut keep_if_counted = |ch: char| {
+        let ch_props = props.get(ch);
         // Marks first: some (Devanagari vowel signs) are also alphabetic, yet still need a base.
-        let keep = if is_combining_mark(ch) {
+        let keep = if ch_props & MARK != 0 {
             base_kept
         } else {
-            base_kept = ch.is_alphanumeric();
+            base_kept = ch_props & ALPHANUMERIC != 0;
             base_kept
         };
         if keep {
             out.push(ch);
-            kept += 1;
+            all_starters &= ch_props & NFC_STARTER != 0;
+        }
+    };
+    for ch in chars {
+        if props.get(ch) & LOWERCASE_ITSELF != 0 {
+            keep_if_counted(ch);
+        } else {
+            ch.to_lowercase().for_each(&mut keep_if_counted);
         }
     }
-    kept
+    all_starters
+}
+
+/// What the tokenizer needs to know of a character, as bits: looking them up in the Unicode tables
+/// one by one (alphabetic, mark, case mapping, normalization) was most of the time spent on
+/// non-ASCII text, while real text uses a few hundred distinct characters. The Basic Multilingual
+/// Plane is tabulated once per process (64 KiB, about a millisecond); other planes are computed.
+struct CharProps {
+    bmp: Box<[u8; 0x1_0000]>,
+}
+
+const ALPHANUMERIC: u8 = 1;
+const MARK: u8 = 2;
+/// Full lowercase mapping is the character itself.
+const LOWERCASE_ITSELF: u8 = 4;
+/// NFC quick check Yes and canonical combining class 0: a word made only of these is in NFC.
+const NFC_STARTER: u8 = 8;
+
+impl CharProps {
+    fn build() -> Self {
+        let mut bmp = Box::new([0; 0x1_0000]);
+        for (code, props) in bmp.iter_mut().enumerate() {
+            if let Some(ch) = u32::try_from(code).ok().and_then(char::from_u32) {
+                *props = Self::compute(ch);
+            }
+        }
+        Self { bmp }
+    }
+
+    fn compute(ch: char) -> u8 {
+        let mut lowercase = ch.to_lowercase();
+        let flag = |on: bool, bit: u8| if on { bit } else { 0 };
+        flag(ch.is_alphanumeric(), ALPHANUMERIC)
+            | flag(is_combining_mark(ch), MARK)
+            | flag(
+                lowercase.next() == Some(ch) && lowercase.next().is_none(),
+                LOWERCASE_ITSELF,
+            )
+            | flag(
+                is_nfc_quick(std::iter::once(ch)) == IsNormalized::Yes
+                    && canonical_combining_class(ch) == 0,
+                NFC_STARTER,
+            )
+    }
+
+    #[inline]
+    fn get(&self, ch: char) -> u8 {
+        match usize::try_from(u32::from(ch)) {
+            Ok(code) if code < self.bmp.len() => self.bmp[code],
+            _ => Self::compute(ch),
+        }
+    }
+}
+
+fn char_props() -> &'static CharProps {
+    static PROPS: LazyLock<CharProps> = LazyLock::new(CharProps::build);
+    &PROPS
 }
 
 /// What an ASCII byte is to the tokenizer; bytes of non-ASCII characters are all `NON_ASCII`.
@@ -247,6 +331,18 @@ mod tests {
         assert_eq!(tokens("İstanbul"), ["i\u{307}stanbul"]);
         assert_eq!(tokens("İstanbul")[0].chars().count(), 9);
         assert_eq!(tokens("ISTANBUL ıstanbul"), ["istanbul", "ıstanbul"]);
+    }
+
+    #[test]
+    fn dotted_capital_i_before_another_mark_gives_the_same_word_as_its_canonical_equivalent() {
+        // U+0316 (class 220) must precede the U+0307 (class 230) that lowercasing İ produces.
+        assert_eq!(tokens("İ\u{316}ab"), ["i\u{316}\u{307}ab"]);
+        assert_eq!(tokens("İ\u{316}ab"), tokens("i\u{307}\u{316}ab"));
+    }
+
+    #[test]
+    fn hangul_jamo_brought_together_by_a_deletion_compose_into_one_syllable() {
+        assert_eq!(tokens("\u{1100}-\u{1161}나다"), ["가나다"]);
     }
 
     #[test]
