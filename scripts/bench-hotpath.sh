@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The hot path, measured in one run: criterion's tokenize + aggregate (MB/s and words/s) on 8 MiB
+# generated corpora, then `wordfreq count` against `wc -w` on the same 100 MiB files (medians of 5
+# runs, peak memory). Prints a table and writes target/bench/hotpath.json. See docs/BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v hyperfine >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq hyperfine >/dev/null
+fi
+cargo build --release --locked -p wordfreq -p wordfreq-corpus
+mkdir -p bench-data target/bench
+ascii=bench-data/mostly-ascii-100m.txt
+non_ascii=bench-data/non-ascii-100m.txt
+[[ -s $ascii ]] || target/release/gen-corpus --size-mb 100 --words mostly-ascii >"$ascii"
+[[ -s $non_ascii ]] || target/release/gen-corpus --size-mb 100 --words non-ascii >"$non_ascii"
+
+cargo bench --locked -p wordfreq-domain --bench hot_path -- --warm-up-time 1 --measurement-time 5 >target/bench/criterion.log 2>&1
+
+hyperfine --style basic --warmup 1 --runs 5 --export-json target/bench/count.json \
+    -n "wordfreq count, mostly ASCII" "target/release/wordfreq count <$ascii >/dev/null" \
+    -n "wc -w, mostly ASCII" "wc -w <$ascii >/dev/null" \
+    -n "wordfreq count, non-ASCII" "target/release/wordfreq count <$non_ascii >/dev/null" \
+    -n "wc -w, non-ASCII" "wc -w <$non_ascii >/dev/null" >/dev/null
+
+peak_kib() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+ascii_rss=$(peak_kib target/release/wordfreq count <"$ascii")
+non_ascii_rss=$(peak_kib target/release/wordfreq count <"$non_ascii")
+
+python3 - "$ascii" "$ascii_rss" "$non_ascii_rss" <<'PY'
+import glob, json, os, statistics, sys
+
+corpus, ascii_rss, non_ascii_rss = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+mb = os.path.getsize(corpus) / 1e6
+rows, report = [], {"locale": os.environ.get("LANG", "C"), "criterion": {}, "count": {}}
+
+for path in sorted(glob.glob("target/criterion/hot_path_*/*/*/new/estimates.json")):
+    bench_dir = os.path.dirname(os.path.dirname(path))
+    spec = json.load(open(os.path.join(bench_dir, "new", "benchmark.json")))
+    median_ns = json.load(open(path))["median"]["point_estimate"]
+    (unit, amount), = spec["throughput"].items()
+    per_second = amount / (median_ns / 1e9)
+    name = spec["full_id"]
+    value = f"{per_second / 1e6:8.1f} MB/s" if unit == "Bytes" else f"{per_second / 1e6:8.1f} M words/s"
+    rows.append((name, value, ""))
+    report["criterion"][name] = {"unit": unit, "per_second": per_second, "median_ns": median_ns}
+
+results = {r["command"]: statistics.median(r["times"]) for r in json.load(open("target/bench/count.json"))["results"]}
+for mix in ("mostly ASCII", "non-ASCII"):
+    ours, wc = results[f"wordfreq count, {mix}"], results[f"wc -w, {mix}"]
+    rows.append((f"wordfreq count, {mix} (100 MiB)", f"{mb / ours:8.1f} MB/s", f"{wc / ours:.2f}x wc -w"))
+    rows.append((f"wc -w, {mix} (100 MiB)", f"{mb / wc:8.1f} MB/s", ""))
+    report["count"][mix] = {"wordfreq_s": ours, "wc_s": wc, "ratio_vs_wc": wc / ours}
+rows.append(("wordfreq count peak RSS, mostly ASCII", f"{ascii_rss / 1024:8.1f} MiB", ""))
+rows.append(("wordfreq count peak RSS, non-ASCII", f"{non_ascii_rss / 1024:8.1f} MiB", ""))
+report["count"]["peak_rss_kib"] = {"mostly ASCII": ascii_rss, "non-ASCII": non_ascii_rss}
+
+width = max(len(r[0]) for r in rows)
+for name, value, ratio in rows:
+    print(f"{name:<{width}}  {value}  {ratio}")
+json.dump(report, open("target/bench/hotpath.json", "w"), indent=2)
+print("\nwritten: target/bench/hotpath.json")
+PY

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every check and test of the workspace on a fresh Debian machine (as root): installs what is
+# missing first (redis-server and the C build dependencies of librdkafka from Debian, the tansu
+# broker from crates.io), then fails loudly if anything is still missing. `.ci/run` calls this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TANSU_VERSION=0.6.0
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- Debian packages -------------------------------------------------------------------------
+# redis-server for the tests; a C toolchain, make, pkg-config and zlib to build librdkafka, which the
+# rdkafka crate bundles and compiles with its own ./configure.
+debian_packages=(redis-server build-essential pkg-config zlib1g-dev)
+missing=()
+for package in "${debian_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]})); then
+    step "installing from Debian: ${missing[*]}"
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "error: run as root, or install these first: ${missing[*]}" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- tansu, the Kafka wire-compatible test broker --------------------------------------------
+if ! tansu --version 2>/dev/null | grep -qx "tansu $TANSU_VERSION"; then
+    step "installing tansu $TANSU_VERSION (about 11 minutes on 2 cores)"
+    cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql
+fi
+
+step "test servers"
+redis-server --version
+tansu --version | grep -x "tansu $TANSU_VERSION" || { echo "error: tansu $TANSU_VERSION is not on PATH" >&2; exit 1; }
+
+# --- checks and tests ------------------------------------------------------------------------
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test"
+# --all-targets also runs each criterion benchmark once, so benches cannot rot.
+cargo test --workspace --all-targets --locked
+cargo test --workspace --doc --locked
