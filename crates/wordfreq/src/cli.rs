@@ -23,6 +23,16 @@ pub enum Command {
     Count(TokenizerArgs),
 }
 
+impl Command {
+    /// The subcommand as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Tokenize(_) => "tokenize",
+            Self::Count(_) => "count",
+        }
+    }
+}
+
 /// The tokenizer's settings, shared by every binary that counts.
 #[derive(Debug, Clone, Args)]
 pub struct TokenizerArgs {

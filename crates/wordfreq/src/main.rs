@@ -7,7 +7,9 @@ use wordfreq::cli::{Cli, run_text_tool};
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match &cli.command {
-        Some(command) => run_text_tool(command).context("wordfreq")?,
+        Some(command) => {
+            run_text_tool(command).with_context(|| format!("wordfreq {}", command.name()))?
+        }
         None => Cli::command().print_long_help().context("printing help")?,
     }
     Ok(())
