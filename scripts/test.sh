@@ -46,6 +46,10 @@ step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test"
-# --all-targets also runs each criterion benchmark once, so benches cannot rot.
-cargo test --workspace --all-targets --locked
-cargo test --workspace --doc --locked
+# --all-targets also runs each criterion benchmark once, so benches cannot rot. The output is kept
+# to add up the results of every test binary into one closing line.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --doc --locked 2>&1 | tee "$log"
+cargo test --workspace --all-targets --locked 2>&1 | tee -a "$log"
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\ntests: %d passed, %d failed\n", passed, failed }' "$log"
