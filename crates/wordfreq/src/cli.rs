@@ -2,8 +2,8 @@
 
 use std::io;
 
-use clap::{Args, Parser, Subcommand};
-use wordfreq_domain::{DEFAULT_MIN_WORD_LENGTH, Tokenizer};
+use clap::{Parser, Subcommand};
+use wordfreq_runtime::TokenizerArgs;
 
 use crate::text_tools::{self, TextToolError};
 
@@ -30,24 +30,6 @@ impl Command {
             Self::Tokenize(_) => "tokenize",
             Self::Count(_) => "count",
         }
-    }
-}
-
-/// The tokenizer's settings, shared by every binary that counts.
-#[derive(Debug, Clone, Args)]
-pub struct TokenizerArgs {
-    /// Drop tokens shorter than this many characters (the original's `length > 2`).
-    #[arg(long, env = "MIN_WORD_LENGTH", default_value_t = DEFAULT_MIN_WORD_LENGTH)]
-    pub min_word_length: usize,
-    /// Words not to count, comma-separated; normalized like the text.
-    #[arg(long, env = "STOPWORDS", value_delimiter = ',', default_value = "")]
-    pub stopwords: Vec<String>,
-}
-
-impl TokenizerArgs {
-    pub fn tokenizer(&self) -> Tokenizer {
-        Tokenizer::new(self.min_word_length)
-            .with_stopwords(self.stopwords.iter().filter(|word| !word.is_empty()))
     }
 }
 

@@ -1,0 +1,78 @@
+//! The message bus the services publish to: a small trait, [`Publisher`], with two adapters that
+//! behave the same (one conformance suite, `tests/conformance`, runs against both):
+//!
+//! - [`kafka::KafkaPublisher`]: production, on rdkafka; a publish resolves only once every in-sync
+//!   replica has the record (`acks=all`, idempotent, so retries never duplicate or reorder);
+//! - [`memory::MemoryBus`]: the embedded mode's in-process log, partitions and offsets like Kafka.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub mod kafka;
+pub mod memory;
+
+pub use kafka::{KafkaArgs, KafkaPublisher};
+pub use memory::MemoryBus;
+
+/// A record to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingRecord {
+    pub topic: String,
+    /// Records with the same key go to the same partition, in order.
+    pub key: Option<Vec<u8>>,
+    pub value: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+}
+
+impl OutgoingRecord {
+    pub fn new(
+        topic: impl Into<String>,
+        key: impl Into<Vec<u8>>,
+        value: impl Into<Vec<u8>>,
+    ) -> Self {
+        Self {
+            topic: topic.into(),
+            key: Some(key.into()),
+            value: value.into(),
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// Where the bus stored a record: the original's `kafka_metadata`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Delivery {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// Why a record was not stored. None of these is a success that might be mistaken for one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BusError {
+    /// The broker cannot be reached or refused service; trying again later may work.
+    #[error("the message broker is unavailable: {0}")]
+    Unavailable(String),
+    /// No acknowledgement within the bound. The record was not stored, or (if it reached the
+    /// broker just before the bound) its storing is unknown; a retry may store it twice.
+    #[error("the message broker did not acknowledge the record within {0:?}")]
+    Timeout(Duration),
+    /// The broker will never take this record (too large, unknown topic); retrying will not help.
+    #[error("the message broker rejected the record: {0}")]
+    Rejected(String),
+}
+
+/// Publishes records and answers for the broker's health.
+#[async_trait]
+pub trait Publisher: Send + Sync + 'static {
+    /// Stores a record; resolves once the broker acknowledged it, or with why not, within the
+    /// adapter's produce timeout.
+    async fn publish(&self, record: OutgoingRecord) -> Result<Delivery, BusError>;
+
+    /// Whether the broker answers a metadata request now (bounded by about two seconds).
+    async fn check_health(&self) -> Result<(), BusError>;
+
+    /// Waits until every record handed to `publish` has been acknowledged or has failed.
+    async fn flush(&self, timeout: Duration) -> Result<(), BusError>;
+}

@@ -1,0 +1,218 @@
+//! One suite, both adapters: the Kafka adapter against a real broker (tansu from the test kit) and
+//! the in-process adapter must store, address and acknowledge records alike.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use wordfreq_bus::memory::StoredRecord;
+use wordfreq_bus::{Delivery, KafkaArgs, KafkaPublisher, MemoryBus, OutgoingRecord, Publisher};
+use wordfreq_testkit::{KafkaBroker, TestNames};
+
+const PRODUCE_TIMEOUT: Duration = Duration::from_secs(5);
+const WAIT: Duration = Duration::from_secs(30);
+
+/// What the suite needs besides the `Publisher` itself: a topic to write to and a way to read a
+/// record back from where the adapter says it stored it.
+trait Harness {
+    fn publisher(&self) -> Arc<dyn Publisher>;
+    fn topic(&self) -> &str;
+    fn read_back(&self, delivery: &Delivery) -> StoredRecord;
+}
+
+struct Kafka {
+    broker: KafkaBroker,
+    topic: String,
+    publisher: Arc<KafkaPublisher>,
+}
+
+impl Kafka {
+    async fn start() -> Self {
+        let broker = KafkaBroker::start();
+        let topic = TestNames::new("conformance").topic;
+        broker.create_topic(&topic, 3).await;
+        let args = KafkaArgs {
+            bootstrap_servers: broker.bootstrap_servers().to_owned(),
+            topic: topic.clone(),
+        };
+        let publisher =
+            Arc::new(KafkaPublisher::new(&args, "conformance", PRODUCE_TIMEOUT).unwrap());
+        Self {
+            broker,
+            topic,
+            publisher,
+        }
+    }
+}
+
+impl Harness for Kafka {
+    fn publisher(&self) -> Arc<dyn Publisher> {
+        self.publisher.clone()
+    }
+
+    fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    fn read_back(&self, delivery: &Delivery) -> StoredRecord {
+        let consumer: BaseConsumer = self
+            .broker
+            .client_config()
+            .set("group.id", TestNames::new("read-back").group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(
+                &delivery.topic,
+                delivery.partition,
+                Offset::Offset(delivery.offset),
+            )
+            .unwrap();
+        consumer.assign(&assignment).unwrap();
+        let message = consumer
+            .poll(WAIT)
+            .unwrap_or_else(|| panic!("nothing at {delivery:?} within {WAIT:?}"))
+            .unwrap();
+        let headers = message.headers().map_or_else(Vec::new, |headers| {
+            headers
+                .iter()
+                .map(|header| {
+                    (
+                        header.key.to_owned(),
+                        header.value.unwrap_or_default().to_vec(),
+                    )
+                })
+                .collect()
+        });
+        StoredRecord {
+            offset: message.offset(),
+            key: message.key().map(<[u8]>::to_vec),
+            value: message.payload().unwrap_or_default().to_vec(),
+            headers,
+            timestamp_ms: message.timestamp().to_millis().unwrap_or_default(),
+        }
+    }
+}
+
+struct Memory {
+    bus: Arc<MemoryBus>,
+}
+
+impl Memory {
+    async fn start() -> Self {
+        let bus = Arc::new(MemoryBus::new());
+        bus.create_topic("user_text", 3);
+        Self { bus }
+    }
+}
+
+impl Harness for Memory {
+    fn publisher(&self) -> Arc<dyn Publisher> {
+        self.bus.clone()
+    }
+
+    fn topic(&self) -> &str {
+        "user_text"
+    }
+
+    fn read_back(&self, delivery: &Delivery) -> StoredRecord {
+        self.bus
+            .read(&delivery.topic, delivery.partition, delivery.offset, 1)
+            .pop()
+            .unwrap_or_else(|| panic!("nothing at {delivery:?}"))
+    }
+}
+
+async fn a_published_record_is_stored_where_the_delivery_says(harness: impl Harness) {
+    let mut record = OutgoingRecord::new(harness.topic(), "user_1", r#"{"text":"hello"}"#);
+    record.headers.push(("reason".into(), b"none".to_vec()));
+    let delivery = harness.publisher().publish(record.clone()).await.unwrap();
+
+    assert_eq!(delivery.topic, harness.topic());
+    assert!((0..3).contains(&delivery.partition), "{delivery:?}");
+    let stored = harness.read_back(&delivery);
+    assert_eq!(stored.offset, delivery.offset);
+    assert_eq!(
+        (stored.key, stored.value, stored.headers),
+        (record.key, record.value, record.headers)
+    );
+    assert!(stored.timestamp_ms > 0);
+}
+
+async fn records_with_one_key_go_to_one_partition_at_increasing_offsets(harness: impl Harness) {
+    let publisher = harness.publisher();
+    let mut deliveries = Vec::new();
+    for n in 0..5 {
+        let record = OutgoingRecord::new(harness.topic(), "same-user", format!("record {n}"));
+        deliveries.push(publisher.publish(record).await.unwrap());
+    }
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d.partition == deliveries[0].partition),
+        "{deliveries:?}"
+    );
+    assert!(
+        deliveries
+            .windows(2)
+            .all(|pair| pair[1].offset > pair[0].offset),
+        "{deliveries:?}"
+    );
+    assert_eq!(harness.read_back(&deliveries[4]).value, b"record 4");
+}
+
+async fn concurrent_publishes_are_each_acknowledged_at_a_distinct_offset(harness: impl Harness) {
+    let publisher = harness.publisher();
+    let sends = (0..300).map(|n| {
+        let record =
+            OutgoingRecord::new(harness.topic(), format!("user_{}", n % 10), format!("{n}"));
+        let publisher = publisher.clone();
+        async move { publisher.publish(record).await.unwrap() }
+    });
+    let deliveries = futures::future::join_all(sends).await;
+    let distinct: HashSet<(i32, i64)> =
+        deliveries.iter().map(|d| (d.partition, d.offset)).collect();
+    assert_eq!(distinct.len(), 300);
+    for delivery in deliveries.iter().step_by(37) {
+        let expected = deliveries
+            .iter()
+            .position(|d| d == delivery)
+            .unwrap()
+            .to_string();
+        assert_eq!(harness.read_back(delivery).value, expected.as_bytes());
+    }
+}
+
+async fn a_reachable_bus_is_healthy_and_flushes(harness: impl Harness) {
+    let publisher = harness.publisher();
+    publisher.check_health().await.unwrap();
+    publisher
+        .publish(OutgoingRecord::new(harness.topic(), "k", "v"))
+        .await
+        .unwrap();
+    publisher.flush(Duration::from_secs(5)).await.unwrap();
+}
+
+/// Runs each check against both adapters, as `kafka::<check>` and `memory::<check>`.
+macro_rules! conformance {
+    ($($check:ident),* $(,)?) => {
+        mod kafka {
+            $(#[tokio::test] async fn $check() { super::$check(super::Kafka::start().await).await; })*
+        }
+        mod memory {
+            $(#[tokio::test] async fn $check() { super::$check(super::Memory::start().await).await; })*
+        }
+    };
+}
+
+conformance!(
+    a_published_record_is_stored_where_the_delivery_says,
+    records_with_one_key_go_to_one_partition_at_increasing_offsets,
+    concurrent_publishes_are_each_acknowledged_at_a_distinct_offset,
+    a_reachable_bus_is_healthy_and_flushes,
+);
