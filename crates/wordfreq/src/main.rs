@@ -8,7 +8,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match &cli.command {
         Some(command) => {
-            run_text_tool(command).with_context(|| format!("wordfreq {}", command.name()))?
+            run_text_tool(command).with_context(|| format!("wordfreq {}", command.name()))?;
         }
         None => Cli::command().print_long_help().context("printing help")?,
     }
