@@ -5,8 +5,17 @@
 //! broker acknowledged the record with `acks=all`; with the idempotent producer, librdkafka's own
 //! retries neither duplicate nor reorder a partition. It resolves with an error no later than the
 //! produce timeout, whether the broker is slow, down or unknown.
+//!
+//! After a delivery times out, or the client reports a fatal error, the publisher replaces its
+//! producer with a fresh one (a new producer id), at most once per produce timeout. librdkafka's
+//! idempotent producer otherwise recovers from timed-out records by bumping its epoch (KIP-360),
+//! which brokers without that support mishandle: tansu 0.6.0's storage fails for every client after
+//! it, and librdkafka's fatal idempotence errors leave the instance unusable by design. The old
+//! instance is dropped, which purges what it still held (those records have already been reported
+//! failed), so nothing is sent twice by the swap itself.
 
-use std::time::Duration;
+use std::sync::{PoisonError, RwLock};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use clap::Args;
@@ -49,8 +58,16 @@ impl KafkaArgs {
 
 /// Publishes to Kafka.
 pub struct KafkaPublisher {
-    producer: FutureProducer,
+    config: ClientConfig,
+    current: RwLock<Generation>,
     produce_timeout: Duration,
+}
+
+/// The producer in use, numbered so that concurrent failures replace it once.
+struct Generation {
+    producer: FutureProducer,
+    number: u64,
+    created: Instant,
 }
 
 impl KafkaPublisher {
@@ -62,8 +79,8 @@ impl KafkaPublisher {
         produce_timeout: Duration,
     ) -> Result<Self, BusError> {
         let timeout_ms = produce_timeout.as_millis().max(1).to_string();
-        let producer = args
-            .client_config(client_id)
+        let mut config = args.client_config(client_id);
+        config
             // A success means every in-sync replica has the record.
             .set("acks", "all")
             // librdkafka's retries may then neither duplicate nor reorder records.
@@ -72,14 +89,53 @@ impl KafkaPublisher {
             .set("linger.ms", "5")
             // The bound on a record's wait for acknowledgement, broker down or not.
             .set("message.timeout.ms", &timeout_ms)
-            .set("request.timeout.ms", &timeout_ms)
-            .create()
-            .map_err(|err| BusError::Unavailable(format!("creating the Kafka producer: {err}")))?;
+            .set("request.timeout.ms", &timeout_ms);
+        let producer = create_producer(&config)?;
         Ok(Self {
-            producer,
+            config,
+            current: RwLock::new(Generation {
+                producer,
+                number: 0,
+                created: Instant::now(),
+            }),
             produce_timeout,
         })
     }
+
+    /// The producer in use and its generation.
+    fn producer(&self) -> (FutureProducer, u64) {
+        let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
+        (current.producer.clone(), current.number)
+    }
+
+    /// Replaces generation `failed` with a fresh producer, unless another failure already did or
+    /// it is younger than one produce timeout (one replacement per failure episode).
+    fn replace(&self, failed: u64) {
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if current.number != failed || current.created.elapsed() < self.produce_timeout {
+            return;
+        }
+        match create_producer(&self.config) {
+            Ok(fresh) => {
+                let old = std::mem::replace(&mut current.producer, fresh);
+                current.number += 1;
+                current.created = Instant::now();
+                tracing::info!(
+                    generation = current.number,
+                    "replaced the Kafka producer after a failed delivery"
+                );
+                // Dropping purges and waits up to half a second: not on an async worker.
+                tokio::task::spawn_blocking(move || drop(old));
+            }
+            Err(err) => tracing::warn!(error = %err, "could not replace the Kafka producer"),
+        }
+    }
+}
+
+fn create_producer(config: &ClientConfig) -> Result<FutureProducer, BusError> {
+    config
+        .create()
+        .map_err(|err| BusError::Unavailable(format!("creating the Kafka producer: {err}")))
 }
 
 #[async_trait]
@@ -100,12 +156,12 @@ impl Publisher for KafkaPublisher {
         if let Some(key) = &record.key {
             outgoing = outgoing.key(key);
         }
+        let (producer, generation) = self.producer();
         // librdkafka enforces `message.timeout.ms`; the outer bound only guards against a lost
         // delivery report, so no request can hang whatever happens inside the client.
-        let delivery = self
-            .producer
-            .send(outgoing, Timeout::After(self.produce_timeout));
-        match tokio::time::timeout(self.produce_timeout + Duration::from_secs(1), delivery).await {
+        let delivery = producer.send(outgoing, Timeout::After(self.produce_timeout));
+        let bound = self.produce_timeout + Duration::from_secs(1);
+        let result = match tokio::time::timeout(bound, delivery).await {
             Ok(Ok(delivery)) => Ok(Delivery {
                 topic: record.topic,
                 partition: delivery.partition,
@@ -113,11 +169,16 @@ impl Publisher for KafkaPublisher {
             }),
             Ok(Err((err, _))) => Err(classify(&err, self.produce_timeout)),
             Err(_) => Err(BusError::Timeout(self.produce_timeout)),
+        };
+        if matches!(result, Err(BusError::Timeout(_))) || producer.client().fatal_error().is_some()
+        {
+            self.replace(generation);
         }
+        result
     }
 
     async fn check_health(&self) -> Result<(), BusError> {
-        let producer = self.producer.clone();
+        let (producer, _) = self.producer();
         // A metadata request is a real round trip to a broker; rdkafka's call blocks.
         tokio::task::spawn_blocking(move || {
             producer
@@ -135,7 +196,7 @@ impl Publisher for KafkaPublisher {
     }
 
     async fn flush(&self, timeout: Duration) -> Result<(), BusError> {
-        let producer = self.producer.clone();
+        let (producer, _) = self.producer();
         tokio::task::spawn_blocking(move || producer.flush(timeout))
             .await
             .map_err(|err| BusError::Unavailable(format!("flush task: {err}")))?

@@ -29,6 +29,13 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("TRIGGER_INTERVAL", "100ms"),
     ("MIN_WORD_LENGTH", "3"),
     ("STOPWORDS", ""),
+    ("LOG_FORMAT", "text"),
+    ("PRODUCE_TIMEOUT", "5s"),
+    ("MAX_TEXT_CHARS", "100000"),
+    ("MAX_BODY_BYTES", "1048576"),
+    ("CORS_ALLOWED_ORIGINS", "*"),
+    ("API_KEYS", ""),
+    ("RATE_LIMIT_PER_SEC", "0"),
 ];
 
 /// The Redis key prefix: the hash tag keeps every key in one Redis Cluster slot, so one Lua script

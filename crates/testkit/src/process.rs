@@ -15,7 +15,7 @@ use tempfile::TempDir;
 
 /// How long a server may take to answer after it was started.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a server may take to exit after SIGTERM before it is killed.
+/// How long a server may take to exit after SIGTERM or SIGKILL before the kit gives up on it.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Between two checks of a condition that cannot be awaited any other way (a port opening, a
 /// process exiting).
@@ -30,6 +30,8 @@ pub(crate) struct Launch {
     pub args: fn(port: u16) -> Vec<String>,
     /// Returns once the server answers requests, or an error saying why not yet.
     pub ready: fn(addr: SocketAddr) -> Result<(), String>,
+    /// How long a graceful stop (SIGTERM) may take before the server is killed.
+    pub stop_grace: Duration,
 }
 
 /// A running (or deliberately stopped) server process. Killed when dropped.
@@ -79,7 +81,7 @@ impl ServerProcess {
 
     /// Stops the server gracefully (SIGTERM), as an orchestrator would; kills it if it hangs.
     pub fn stop(&mut self) {
-        self.signal_and_reap(Signal::SIGTERM, STOP_TIMEOUT);
+        self.signal_and_reap(Signal::SIGTERM, self.launch.stop_grace);
     }
 
     /// Kills the server (SIGKILL), as a crash would.

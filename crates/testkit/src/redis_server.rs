@@ -42,6 +42,7 @@ impl RedisServer {
                 Persistence::AppendOnly => args_with_append_only_file,
             },
             ready: answers_ping,
+            stop_grace: Duration::from_secs(10),
         };
         let process = ServerProcess::start(launch);
         Self {

@@ -1,0 +1,5 @@
+//! The API's routes, one file per concern.
+
+pub mod docs;
+pub mod health;
+pub mod submit;

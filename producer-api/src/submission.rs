@@ -1,0 +1,217 @@
+//! What a submission is and how it is checked: the original's model (`text`, `user_id` defaulting
+//! to `"anonymous"`) with the limits the original lacked. Pure, so every rule is tested without a
+//! server.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use wordfreq_domain::record::ANONYMOUS_USER;
+
+use crate::error::FieldIssue;
+
+/// The longest user id, in characters.
+pub const MAX_USER_ID_CHARS: usize = 128;
+
+/// A text to count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SubmitRequest {
+    /// The text; surrounding whitespace is stripped, and it must not be empty.
+    #[schema(example = "The quick brown fox jumps over the lazy dog")]
+    pub text: String,
+    /// Who sent it (at most 128 characters, no control characters).
+    #[serde(default = "anonymous")]
+    #[schema(default = "anonymous", example = "user_1")]
+    pub user_id: String,
+}
+
+fn anonymous() -> String {
+    ANONYMOUS_USER.to_owned()
+}
+
+/// Why a submission was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The original's 400: the text is empty once stripped.
+    EmptyText,
+    /// A 422: fields missing, of the wrong type or beyond a limit.
+    Invalid(Vec<FieldIssue>),
+}
+
+/// Checks one submission (`value`, found at `loc` in the body) and returns it with its text
+/// stripped.
+pub fn check_submission(
+    value: &Value,
+    loc: &[Value],
+    max_text_chars: usize,
+) -> Result<SubmitRequest, Refusal> {
+    let at = |field: &str| {
+        let mut path = loc.to_vec();
+        path.push(field.into());
+        path
+    };
+    let Value::Object(fields) = value else {
+        return Err(Refusal::Invalid(vec![FieldIssue::new(
+            "model_attributes_type",
+            loc.to_vec(),
+            "Input should be a valid dictionary or object",
+        )]));
+    };
+    let mut issues = Vec::new();
+    let text = match fields.get("text") {
+        None => {
+            issues.push(FieldIssue::new("missing", at("text"), "Field required"));
+            None
+        }
+        Some(Value::String(text)) if text.chars().count() > max_text_chars => {
+            issues.push(FieldIssue::new(
+                "string_too_long",
+                at("text"),
+                format!("String should have at most {max_text_chars} characters"),
+            ));
+            None
+        }
+        Some(Value::String(text)) => Some(text),
+        Some(_) => {
+            issues.push(FieldIssue::new(
+                "string_type",
+                at("text"),
+                "Input should be a valid string",
+            ));
+            None
+        }
+    };
+    let user_id = match fields.get("user_id") {
+        None => Some(ANONYMOUS_USER),
+        Some(Value::String(user_id)) if user_id.chars().count() > MAX_USER_ID_CHARS => {
+            issues.push(FieldIssue::new(
+                "string_too_long",
+                at("user_id"),
+                format!("String should have at most {MAX_USER_ID_CHARS} characters"),
+            ));
+            None
+        }
+        Some(Value::String(user_id)) if user_id.chars().any(char::is_control) => {
+            issues.push(FieldIssue::new(
+                "string_pattern_mismatch",
+                at("user_id"),
+                "user_id must not contain control characters",
+            ));
+            None
+        }
+        Some(Value::String(user_id)) => Some(user_id.as_str()),
+        Some(_) => {
+            issues.push(FieldIssue::new(
+                "string_type",
+                at("user_id"),
+                "Input should be a valid string",
+            ));
+            None
+        }
+    };
+    match (text, user_id) {
+        (Some(text), Some(user_id)) if issues.is_empty() => {
+            let text = text.trim();
+            if text.is_empty() {
+                return Err(Refusal::EmptyText);
+            }
+            Ok(SubmitRequest {
+                text: text.to_owned(),
+                user_id: user_id.to_owned(),
+            })
+        }
+        _ => Err(Refusal::Invalid(issues)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn check(value: &Value) -> Result<SubmitRequest, Refusal> {
+        check_submission(value, &["body".into()], 20)
+    }
+
+    fn issue_kinds(result: Result<SubmitRequest, Refusal>) -> Vec<(&'static str, Vec<Value>)> {
+        match result {
+            Err(Refusal::Invalid(issues)) => issues
+                .into_iter()
+                .map(|issue| (issue.kind, issue.loc))
+                .collect(),
+            other => panic!("expected a 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_submission_has_its_text_stripped_and_keeps_its_user() {
+        let submission = check(&json!({"text": "  hello world \n", "user_id": "user_1"})).unwrap();
+        assert_eq!(
+            (submission.text.as_str(), submission.user_id.as_str()),
+            ("hello world", "user_1")
+        );
+    }
+
+    #[test]
+    fn a_missing_user_id_means_anonymous_as_in_the_original() {
+        assert_eq!(
+            check(&json!({"text": "hello"})).unwrap().user_id,
+            "anonymous"
+        );
+    }
+
+    #[test]
+    fn empty_or_whitespace_only_text_is_the_originals_400() {
+        assert_eq!(check(&json!({"text": ""})), Err(Refusal::EmptyText));
+        assert_eq!(
+            check(&json!({"text": " \t\n\u{3000}"})),
+            Err(Refusal::EmptyText)
+        );
+    }
+
+    #[test]
+    fn missing_or_mistyped_fields_are_422_with_their_location() {
+        assert_eq!(
+            issue_kinds(check(&json!({}))),
+            [("missing", vec![json!("body"), json!("text")])]
+        );
+        assert_eq!(
+            issue_kinds(check(&json!({"text": 5, "user_id": null}))),
+            [
+                ("string_type", vec![json!("body"), json!("text")]),
+                ("string_type", vec![json!("body"), json!("user_id")])
+            ]
+        );
+        assert_eq!(
+            issue_kinds(check(&json!(["text"]))),
+            [("model_attributes_type", vec![json!("body")])]
+        );
+    }
+
+    #[test]
+    fn text_longer_than_the_limit_in_characters_is_422() {
+        assert!(check(&json!({"text": "é".repeat(20)})).is_ok());
+        assert_eq!(
+            issue_kinds(check(&json!({"text": "é".repeat(21)})))[0].0,
+            "string_too_long"
+        );
+    }
+
+    #[test]
+    fn a_user_id_too_long_or_with_control_characters_is_422() {
+        assert!(check(&json!({"text": "hi", "user_id": "u".repeat(128)})).is_ok());
+        assert_eq!(
+            issue_kinds(check(&json!({"text": "hi", "user_id": "u".repeat(129)})))[0].0,
+            "string_too_long"
+        );
+        assert_eq!(
+            issue_kinds(check(&json!({"text": "hi", "user_id": "a\nb"})))[0].0,
+            "string_pattern_mismatch"
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_as_pydantic_does() {
+        assert!(check(&json!({"text": "hello", "lang": "en"})).is_ok());
+    }
+}

@@ -1,0 +1,8 @@
+//! The producer API end to end over HTTP, against a real broker where the broker matters.
+
+mod bad_input;
+mod failure;
+mod helpers;
+mod security;
+mod submit;
+mod surface;
