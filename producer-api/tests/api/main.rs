@@ -1,6 +1,7 @@
 //! The producer API end to end over HTTP, against a real broker where the broker matters.
 
 mod bad_input;
+mod binary;
 mod failure;
 mod helpers;
 mod security;
