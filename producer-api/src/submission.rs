@@ -57,57 +57,31 @@ pub fn check_submission(
         )]));
     };
     let mut issues = Vec::new();
-    let text = match fields.get("text") {
-        None => {
-            issues.push(FieldIssue::new("missing", at("text"), "Field required"));
-            None
-        }
-        Some(Value::String(text)) if text.chars().count() > max_text_chars => {
-            issues.push(FieldIssue::new(
-                "string_too_long",
-                at("text"),
-                format!("String should have at most {max_text_chars} characters"),
-            ));
-            None
-        }
-        Some(Value::String(text)) => Some(text),
-        Some(_) => {
-            issues.push(FieldIssue::new(
-                "string_type",
-                at("text"),
-                "Input should be a valid string",
-            ));
-            None
-        }
-    };
-    let user_id = match fields.get("user_id") {
-        None => Some(ANONYMOUS_USER),
-        Some(Value::String(user_id)) if user_id.chars().count() > MAX_USER_ID_CHARS => {
-            issues.push(FieldIssue::new(
-                "string_too_long",
-                at("user_id"),
-                format!("String should have at most {MAX_USER_ID_CHARS} characters"),
-            ));
-            None
-        }
-        Some(Value::String(user_id)) if user_id.chars().any(char::is_control) => {
+    let text = string_field(
+        fields.get("text"),
+        None,
+        max_text_chars,
+        at("text"),
+        &mut issues,
+    );
+    let user_id = string_field(
+        fields.get("user_id"),
+        Some(ANONYMOUS_USER),
+        MAX_USER_ID_CHARS,
+        at("user_id"),
+        &mut issues,
+    )
+    .filter(|user_id| {
+        let clean = !user_id.chars().any(char::is_control);
+        if !clean {
             issues.push(FieldIssue::new(
                 "string_pattern_mismatch",
                 at("user_id"),
                 "user_id must not contain control characters",
             ));
-            None
         }
-        Some(Value::String(user_id)) => Some(user_id.as_str()),
-        Some(_) => {
-            issues.push(FieldIssue::new(
-                "string_type",
-                at("user_id"),
-                "Input should be a valid string",
-            ));
-            None
-        }
-    };
+        clean
+    });
     match (text, user_id) {
         (Some(text), Some(user_id)) if issues.is_empty() => {
             let text = text.trim();
@@ -121,6 +95,30 @@ pub fn check_submission(
         }
         _ => Err(Refusal::Invalid(issues)),
     }
+}
+
+/// A string field at `loc`: its value, or `default` when absent; records an issue and gives `None`
+/// when it is missing without a default, not a string, or longer than `max_chars` characters.
+fn string_field<'a>(
+    value: Option<&'a Value>,
+    default: Option<&'a str>,
+    max_chars: usize,
+    loc: Vec<Value>,
+    issues: &mut Vec<FieldIssue>,
+) -> Option<&'a str> {
+    let issue = match (value, default) {
+        (None, Some(default)) => return Some(default),
+        (None, None) => FieldIssue::new("missing", loc, "Field required"),
+        (Some(Value::String(text)), _) if text.chars().count() <= max_chars => return Some(text),
+        (Some(Value::String(_)), _) => FieldIssue::new(
+            "string_too_long",
+            loc,
+            format!("String should have at most {max_chars} characters"),
+        ),
+        (Some(_), _) => FieldIssue::new("string_type", loc, "Input should be a valid string"),
+    };
+    issues.push(issue);
+    None
 }
 
 #[cfg(test)]

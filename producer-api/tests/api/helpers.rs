@@ -136,6 +136,14 @@ impl TestApp {
         request.send().await.unwrap()
     }
 
+    /// How many records the in-process log holds, over all partitions.
+    pub fn stored_in_memory(&self) -> usize {
+        let bus = self.memory.as_ref().expect("an app on the in-process bus");
+        (0..3)
+            .map(|partition| bus.read(&self.topic, partition, 0, usize::MAX).len())
+            .sum()
+    }
+
     fn broker(&self) -> &KafkaBroker {
         self.broker.as_ref().expect("a Kafka-backed app")
     }
