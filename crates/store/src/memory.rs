@@ -1,0 +1,141 @@
+//! The in-process adapter: the same semantics as Redis under one lock, for the embedded mode.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+use wordfreq_domain::WordCounts;
+use wordfreq_domain::names::RedisKeys;
+
+use crate::{Applied, FencedBatch, Stats, Store, StoreError, Update, View};
+
+/// Counts in memory.
+pub struct MemoryStore {
+    state: Mutex<State>,
+    updates: broadcast::Sender<Update>,
+}
+
+#[derive(Default)]
+struct State {
+    /// `<topic>:<partition>` → next offset, as Redis keeps them.
+    offsets: HashMap<String, i64>,
+    all_time: WordCounts,
+    /// Window start (Unix seconds) → counts and when they expire, as Redis's TTL.
+    windows: BTreeMap<i64, (WordCounts, Instant)>,
+    stats: Stats,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            state: Mutex::default(),
+            updates: broadcast::channel(64).0,
+        }
+    }
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Announcements of applied batches, as Redis's updates channel.
+    pub fn subscribe(&self) -> broadcast::Receiver<Update> {
+        self.updates.subscribe()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn apply(&self, batch: &FencedBatch) -> Result<Applied, StoreError> {
+        let mut state = self.state();
+        for range in &batch.ranges {
+            let stored = state
+                .offsets
+                .get(&RedisKeys::offset_field(&range.topic, range.partition));
+            if stored.is_some_and(|&stored| stored != range.from) {
+                return Ok(Applied::Rejected {
+                    topic: range.topic.clone(),
+                    partition: range.partition,
+                    stored: stored.copied(),
+                    claimed: range.from,
+                });
+            }
+        }
+        for range in &batch.ranges {
+            state.offsets.insert(
+                RedisKeys::offset_field(&range.topic, range.partition),
+                range.to,
+            );
+        }
+        let counts = &batch.counts;
+        state.all_time.merge(&counts.all_time());
+        let now = Instant::now();
+        let expires_at = now + Duration::from_secs(batch.window_retention_secs);
+        state.windows.retain(|_, (_, expires)| *expires > now);
+        for (window, window_counts) in counts.windows() {
+            let entry = state
+                .windows
+                .entry(window.start_secs())
+                .or_insert_with(|| (WordCounts::new(), expires_at));
+            entry.0.merge(window_counts);
+            entry.1 = expires_at;
+        }
+        let stats = &mut state.stats;
+        stats.total_words += counts.total_words();
+        stats.records_processed += counts.records();
+        stats.invalid_records += counts.invalid_records();
+        stats.late_records += counts.late_records();
+        stats.batches += 1;
+        stats.last_updated = Some(batch.flushed_at.clone());
+        drop(state);
+        // Nobody listening is fine: the announcement is only a hint to refresh.
+        let _ = self.updates.send(Update::of(batch));
+        Ok(Applied::Applied)
+    }
+
+    async fn offsets(&self, topic: &str) -> Result<HashMap<i32, i64>, StoreError> {
+        Ok(self
+            .state()
+            .offsets
+            .iter()
+            .filter_map(|(field, &offset)| {
+                let partition = field.strip_prefix(topic)?.strip_prefix(':')?.parse().ok()?;
+                Some((partition, offset))
+            })
+            .collect())
+    }
+
+    async fn counts(&self, view: &View) -> Result<WordCounts, StoreError> {
+        let state = self.state();
+        Ok(match view {
+            View::AllTime => state.all_time.clone(),
+            View::Windows(starts) => {
+                let now = Instant::now();
+                let mut union = WordCounts::new();
+                for start in starts {
+                    if let Some((counts, expires)) = state.windows.get(start)
+                        && *expires > now
+                    {
+                        union.merge(counts);
+                    }
+                }
+                union
+            }
+        })
+    }
+
+    async fn stats(&self) -> Result<Stats, StoreError> {
+        Ok(self.state().stats.clone())
+    }
+
+    async fn check_health(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,233 @@
+//! The Redis adapter. Key layout (DESIGN.md, "Redis"), all under one prefix with a hash tag so the
+//! script may touch every key, also on Redis Cluster: `all` and `win:<start>` sorted sets, the
+//! `stats` and `offsets` hashes, and the `updates` channel.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use clap::Args;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{AsyncCommands, Script, Value};
+use wordfreq_domain::WordCounts;
+use wordfreq_domain::names::{DEFAULT_REDIS_PREFIX, RedisKeys, stats};
+
+use crate::{Applied, FencedBatch, Stats, Store, StoreError, Update, View};
+
+/// How long one Redis command may take before the store reports itself unavailable.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Where Redis is; the original's `REDIS_HOST`/`REDIS_PORT` keep working.
+#[derive(Debug, Clone, Args)]
+pub struct RedisArgs {
+    /// Redis URL (`redis://[:password@]host:port/db`); overrides REDIS_HOST and REDIS_PORT.
+    #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
+    pub url: Option<String>,
+    /// Redis host, when REDIS_URL is not set.
+    #[arg(long = "redis-host", env = "REDIS_HOST", default_value = "localhost")]
+    pub host: String,
+    /// Redis port, when REDIS_URL is not set.
+    #[arg(long = "redis-port", env = "REDIS_PORT", default_value_t = 6379)]
+    pub port: u16,
+    /// Prefix of every key; keep the hash tag (`{…}`) for Redis Cluster.
+    #[arg(long = "redis-prefix", env = "REDIS_PREFIX", default_value = DEFAULT_REDIS_PREFIX)]
+    pub prefix: String,
+}
+
+impl RedisArgs {
+    pub fn url(&self) -> String {
+        self.url
+            .clone()
+            .unwrap_or_else(|| format!("redis://{}:{}/", self.host, self.port))
+    }
+}
+
+/// Counts in Redis.
+#[derive(Clone)]
+pub struct RedisStore {
+    connection: ConnectionManager,
+    keys: RedisKeys,
+    apply: Script,
+}
+
+impl RedisStore {
+    /// Connects to `url`; fails when Redis does not answer. The connection then reconnects by
+    /// itself after Redis restarts.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(RESPONSE_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_secs(1));
+        let connection = ConnectionManager::new_with_config(client, config)
+            .await
+            .map_err(unavailable)?;
+        Ok(Self {
+            connection,
+            keys: RedisKeys::new(prefix),
+            apply: Script::new(include_str!("apply_batch.lua")),
+        })
+    }
+}
+
+fn unavailable(err: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(err.to_string())
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn apply(&self, batch: &FencedBatch) -> Result<Applied, StoreError> {
+        let counts = &batch.counts;
+        let update =
+            serde_json::to_string(&Update::of(batch)).expect("an update always serializes");
+        let mut invocation = self.apply.prepare_invoke();
+        invocation
+            .key(self.keys.offsets())
+            .key(self.keys.all_time())
+            .key(self.keys.stats());
+        for window in counts.windows().keys() {
+            invocation.key(self.keys.window(window.start_secs()));
+        }
+        invocation
+            .arg(self.keys.updates())
+            .arg(update)
+            .arg(batch.window_retention_secs)
+            .arg(&batch.flushed_at)
+            .arg(counts.total_words())
+            .arg(counts.records())
+            .arg(counts.invalid_records())
+            .arg(counts.late_records())
+            .arg(batch.ranges.len());
+        for range in &batch.ranges {
+            invocation
+                .arg(RedisKeys::offset_field(&range.topic, range.partition))
+                .arg(range.from)
+                .arg(range.to);
+        }
+        let all_time = counts.all_time();
+        invocation.arg(all_time.unique());
+        for (word, count) in all_time.iter() {
+            invocation.arg(word).arg(count);
+        }
+        for window_counts in counts.windows().values() {
+            invocation.arg(window_counts.unique());
+            for (word, count) in window_counts.iter() {
+                invocation.arg(word).arg(count);
+            }
+        }
+        // `invoke_async` sends EVALSHA and loads the script only when Redis does not know it.
+        let reply: Vec<Value> = invocation
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        match reply.as_slice() {
+            [Value::Int(1)] => Ok(Applied::Applied),
+            [Value::Int(0), field, stored] => {
+                let field: String = redis::from_redis_value_ref(field).map_err(protocol)?;
+                let stored: i64 = redis::from_redis_value_ref(stored).map_err(protocol)?;
+                let range = batch
+                    .ranges
+                    .iter()
+                    .find(|range| RedisKeys::offset_field(&range.topic, range.partition) == field)
+                    .ok_or_else(|| {
+                        StoreError::Protocol(format!("rejected unknown range {field}"))
+                    })?;
+                Ok(Applied::Rejected {
+                    topic: range.topic.clone(),
+                    partition: range.partition,
+                    stored: Some(stored),
+                    claimed: range.from,
+                })
+            }
+            other => Err(StoreError::Protocol(format!(
+                "apply script answered {other:?}"
+            ))),
+        }
+    }
+
+    async fn offsets(&self, topic: &str) -> Result<HashMap<i32, i64>, StoreError> {
+        let all: HashMap<String, i64> = self
+            .connection
+            .clone()
+            .hgetall(self.keys.offsets())
+            .await
+            .map_err(unavailable)?;
+        Ok(all
+            .into_iter()
+            .filter_map(|(field, offset)| {
+                let partition = field.strip_prefix(topic)?.strip_prefix(':')?.parse().ok()?;
+                Some((partition, offset))
+            })
+            .collect())
+    }
+
+    async fn counts(&self, view: &View) -> Result<WordCounts, StoreError> {
+        let mut connection = self.connection.clone();
+        let members: Vec<(String, f64)> = match view {
+            View::AllTime => connection
+                .zrange_withscores(self.keys.all_time(), 0, -1)
+                .await
+                .map_err(unavailable)?,
+            View::Windows(starts) if starts.is_empty() => Vec::new(),
+            View::Windows(starts) => {
+                let keys: Vec<String> = starts
+                    .iter()
+                    .map(|start| self.keys.window(*start))
+                    .collect();
+                redis::cmd("ZUNION")
+                    .arg(keys.len())
+                    .arg(&keys)
+                    .arg("WITHSCORES")
+                    .query_async(&mut connection)
+                    .await
+                    .map_err(unavailable)?
+            }
+        };
+        let mut counts = WordCounts::new();
+        for (word, score) in members {
+            // Scores are exact integers below 2^53; counts never come near that.
+            counts.add(&word, score as u64);
+        }
+        Ok(counts)
+    }
+
+    async fn stats(&self) -> Result<Stats, StoreError> {
+        let fields: HashMap<String, String> = self
+            .connection
+            .clone()
+            .hgetall(self.keys.stats())
+            .await
+            .map_err(unavailable)?;
+        let number = |name: &str| {
+            fields
+                .get(name)
+                .and_then(|value| value.parse().ok())
+                .unwrap_or(0)
+        };
+        Ok(Stats {
+            total_words: number(stats::TOTAL_WORDS),
+            records_processed: number(stats::RECORDS_PROCESSED),
+            invalid_records: number(stats::INVALID_RECORDS),
+            late_records: number(stats::LATE_RECORDS),
+            batches: number(stats::BATCHES),
+            last_updated: fields.get(stats::LAST_UPDATED).cloned(),
+        })
+    }
+
+    async fn check_health(&self) -> Result<(), StoreError> {
+        let pong: String = redis::cmd("PING")
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(StoreError::Protocol(format!("PING answered {pong}")))
+        }
+    }
+}
+
+fn protocol(err: redis::ParsingError) -> StoreError {
+    StoreError::Protocol(err.to_string())
+}
