@@ -19,13 +19,19 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use clap::Args;
-use rdkafka::ClientConfig;
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use crate::{BusError, Delivery, OutgoingRecord, Publisher};
+use crate::{
+    BusError, ConsumerEvent, Delivery, IncomingRecord, OutgoingRecord, Publisher, Subscriber,
+};
 
 /// How long a health check waits for the broker's metadata answer.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -228,5 +234,146 @@ fn classify(err: &KafkaError, timeout: Duration) -> BusError {
         | Code::TopicAuthorizationFailed
         | Code::InvalidRecord => BusError::Rejected(err.to_string()),
         _ => BusError::Unavailable(err.to_string()),
+    }
+}
+
+/// How long a seek or a watermark query may take.
+const CONSUMER_OP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Forwards the group's rebalances to the subscriber's event stream.
+struct RebalanceEvents {
+    events: tokio::sync::mpsc::UnboundedSender<ConsumerEvent>,
+}
+
+impl ClientContext for RebalanceEvents {}
+
+impl ConsumerContext for RebalanceEvents {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let partitions =
+            |list: &TopicPartitionList| list.elements().iter().map(|e| e.partition()).collect();
+        let event = match rebalance {
+            Rebalance::Assign(list) => ConsumerEvent::Assigned(partitions(list)),
+            Rebalance::Revoke(list) => ConsumerEvent::Revoked(partitions(list)),
+            Rebalance::Error(err) => {
+                tracing::warn!(error = %err, "consumer group rebalance failed");
+                return;
+            }
+        };
+        // The receiver lives as long as the consumer; a send can only fail while both drop.
+        let _ = self.events.send(event);
+    }
+}
+
+/// A member of a Kafka consumer group on one topic.
+pub struct KafkaSubscriber {
+    consumer: std::sync::Arc<StreamConsumer<RebalanceEvents>>,
+    topic: String,
+    rebalances: tokio::sync::mpsc::UnboundedReceiver<ConsumerEvent>,
+}
+
+impl KafkaSubscriber {
+    /// Joins `group` on `args.topic`. Connects lazily, like the producer.
+    pub fn new(args: &KafkaArgs, group: &str, client_id: &str) -> Result<Self, BusError> {
+        let (events, rebalances) = tokio::sync::mpsc::unbounded_channel();
+        let consumer: StreamConsumer<RebalanceEvents> = args
+            .client_config(client_id)
+            .set("group.id", group)
+            // Progress lives in the caller's store; Kafka's committed offsets only mirror it.
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            // A partition nothing was ever committed for starts at its beginning.
+            .set("auto.offset.reset", "earliest")
+            // A killed member's partitions move to the others within seconds, not 45.
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "2000")
+            .create_with_context(RebalanceEvents { events })
+            .map_err(|err| BusError::Unavailable(format!("creating the Kafka consumer: {err}")))?;
+        consumer.subscribe(&[&args.topic]).map_err(|err| {
+            BusError::Unavailable(format!("subscribing to {}: {err}", args.topic))
+        })?;
+        Ok(Self {
+            consumer: std::sync::Arc::new(consumer),
+            topic: args.topic.clone(),
+            rebalances,
+        })
+    }
+}
+
+#[async_trait]
+impl Subscriber for KafkaSubscriber {
+    async fn next_event(&mut self) -> Result<ConsumerEvent, BusError> {
+        // Rebalances are reported while `recv` polls; hand them out before further records.
+        if let Ok(event) = self.rebalances.try_recv() {
+            return Ok(event);
+        }
+        tokio::select! {
+            biased;
+            Some(event) = self.rebalances.recv() => Ok(event),
+            message = self.consumer.recv() => {
+                let message = message.map_err(|err| BusError::Unavailable(err.to_string()))?;
+                Ok(ConsumerEvent::Record(IncomingRecord {
+                    topic: message.topic().to_owned(),
+                    partition: message.partition(),
+                    offset: message.offset(),
+                    key: message.key().map(<[u8]>::to_vec),
+                    value: message.payload().map(<[u8]>::to_vec),
+                    timestamp_ms: message.timestamp().to_millis(),
+                }))
+            }
+        }
+    }
+
+    async fn seek(&mut self, partition: i32, offset: i64) -> Result<(), BusError> {
+        let consumer = self.consumer.clone();
+        let topic = self.topic.clone();
+        tokio::task::spawn_blocking(move || {
+            // Right after an assignment the partition's fetcher may not be started yet, and
+            // librdkafka then refuses the seek ("erroneous state"); it is ready within moments.
+            let deadline = Instant::now() + CONSUMER_OP_TIMEOUT;
+            loop {
+                match consumer.seek(
+                    &topic,
+                    partition,
+                    Offset::Offset(offset),
+                    CONSUMER_OP_TIMEOUT,
+                ) {
+                    Ok(()) => return Ok(()),
+                    Err(err) if Instant::now() < deadline => {
+                        tracing::debug!(partition, offset, error = %err, "seek not possible yet");
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                    Err(err) => {
+                        return Err(BusError::Unavailable(format!(
+                            "seeking partition {partition}: {err}"
+                        )));
+                    }
+                }
+            }
+        })
+        .await
+        .map_err(|err| BusError::Unavailable(format!("seek task: {err}")))?
+    }
+
+    async fn earliest_offset(&mut self, partition: i32) -> Result<i64, BusError> {
+        let consumer = self.consumer.clone();
+        let topic = self.topic.clone();
+        tokio::task::spawn_blocking(move || {
+            consumer.fetch_watermarks(&topic, partition, CONSUMER_OP_TIMEOUT)
+        })
+        .await
+        .map_err(|err| BusError::Unavailable(format!("watermark task: {err}")))?
+        .map(|(low, _high)| low)
+        .map_err(|err| BusError::Unavailable(format!("watermarks of partition {partition}: {err}")))
+    }
+
+    fn commit(&mut self, next_offsets: &[(i32, i64)]) -> Result<(), BusError> {
+        let mut list = TopicPartitionList::new();
+        for &(partition, offset) in next_offsets {
+            list.add_partition_offset(&self.topic, partition, Offset::Offset(offset))
+                .map_err(|err| BusError::Rejected(err.to_string()))?;
+        }
+        self.consumer
+            .commit(&list, CommitMode::Async)
+            .map_err(|err| BusError::Unavailable(format!("committing offsets: {err}")))
     }
 }

@@ -1,9 +1,11 @@
-//! The message bus the services publish to: a small trait, [`Publisher`], with two adapters that
-//! behave the same (one conformance suite, `tests/conformance`, runs against both):
+//! The message bus: two small traits, [`Publisher`] and [`Subscriber`] (one consumer-group
+//! member), each with two adapters that behave the same (one conformance suite,
+//! `tests/conformance`, runs against both):
 //!
-//! - [`kafka::KafkaPublisher`]: production, on rdkafka; a publish resolves only once every in-sync
-//!   replica has the record (`acks=all`, idempotent, so retries never duplicate or reorder);
-//! - [`memory::MemoryBus`]: the embedded mode's in-process log, partitions and offsets like Kafka.
+//! - Kafka, on rdkafka ([`KafkaPublisher`], [`KafkaSubscriber`]): a publish resolves only once
+//!   every in-sync replica has the record (`acks=all`, idempotent, so retries never duplicate or
+//!   reorder);
+//! - the in-process log ([`MemoryBus`]) of the embedded mode: partitions and offsets like Kafka.
 
 use std::time::Duration;
 
@@ -12,7 +14,7 @@ use async_trait::async_trait;
 pub mod kafka;
 pub mod memory;
 
-pub use kafka::{KafkaArgs, KafkaPublisher};
+pub use kafka::{KafkaArgs, KafkaPublisher, KafkaSubscriber};
 pub use memory::MemoryBus;
 
 /// A record to publish.
@@ -75,4 +77,44 @@ pub trait Publisher: Send + Sync + 'static {
 
     /// Waits until every record handed to `publish` has been acknowledged or has failed.
     async fn flush(&self, timeout: Duration) -> Result<(), BusError>;
+}
+
+/// A record as read from the bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncomingRecord {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    /// The broker's timestamp, in milliseconds since the Unix epoch.
+    pub timestamp_ms: Option<i64>,
+}
+
+/// What a consumer-group member learns next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsumerEvent {
+    /// These partitions are now this member's.
+    Assigned(Vec<i32>),
+    /// These partitions are no longer this member's.
+    Revoked(Vec<i32>),
+    Record(IncomingRecord),
+}
+
+/// One member of a consumer group on one topic. Where it reads from is the caller's business: it
+/// seeks each assigned partition to where its own store says to resume.
+#[async_trait]
+pub trait Subscriber: Send {
+    /// The next event; waits for one.
+    async fn next_event(&mut self) -> Result<ConsumerEvent, BusError>;
+
+    /// Moves the read position of an assigned partition to `offset`.
+    async fn seek(&mut self, partition: i32, offset: i64) -> Result<(), BusError>;
+
+    /// The earliest offset a partition still holds.
+    async fn earliest_offset(&mut self, partition: i32) -> Result<i64, BusError>;
+
+    /// Records progress where standard lag tools look (Kafka's committed offsets). Best-effort:
+    /// the caller's store, not this, is what it resumes from.
+    fn commit(&mut self, next_offsets: &[(i32, i64)]) -> Result<(), BusError>;
 }

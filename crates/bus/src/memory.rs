@@ -5,12 +5,16 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
-use crate::{BusError, Delivery, OutgoingRecord, Publisher};
+use tokio::sync::Notify;
+
+use crate::{
+    BusError, ConsumerEvent, Delivery, IncomingRecord, OutgoingRecord, Publisher, Subscriber,
+};
 
 /// A record as the log stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +38,8 @@ struct Topic {
     partitions: Vec<Mutex<Vec<StoredRecord>>>,
     /// Spreads records without a key over the partitions.
     next_unkeyed: AtomicUsize,
+    /// Wakes subscribers waiting for records.
+    published: Arc<Notify>,
 }
 
 impl MemoryBus {
@@ -49,7 +55,25 @@ impl MemoryBus {
                 .map(|_| Mutex::new(Vec::new()))
                 .collect(),
             next_unkeyed: AtomicUsize::new(0),
+            published: Arc::new(Notify::new()),
         });
+    }
+
+    /// The topic's one consumer: the embedded mode runs a single stream job, which gets every
+    /// partition.
+    pub fn subscribe(self: &Arc<Self>, topic: &str) -> Result<MemorySubscriber, BusError> {
+        let topics = self.topics.read().unwrap_or_else(PoisonError::into_inner);
+        let known = topics
+            .get(topic)
+            .ok_or_else(|| BusError::Rejected(format!("unknown topic {topic}")))?;
+        Ok(MemorySubscriber {
+            bus: self.clone(),
+            topic: topic.to_owned(),
+            published: known.published.clone(),
+            positions: vec![0; known.partitions.len()],
+            assigned: false,
+            next_partition: 0,
+        })
     }
 
     /// Up to `max` records of a partition from `offset` on.
@@ -94,6 +118,8 @@ impl Publisher for MemoryBus {
             headers: record.headers,
             timestamp_ms: now_ms(),
         });
+        drop(log);
+        topic.published.notify_waiters();
         Ok(Delivery {
             topic: record.topic,
             partition: i32::try_from(partition).expect("fewer than 2^31 partitions"),
@@ -107,6 +133,87 @@ impl Publisher for MemoryBus {
 
     async fn flush(&self, _timeout: Duration) -> Result<(), BusError> {
         // Records are stored before `publish` returns: nothing is ever in flight.
+        Ok(())
+    }
+}
+
+/// The single consumer of a topic of the in-process log.
+pub struct MemorySubscriber {
+    bus: Arc<MemoryBus>,
+    topic: String,
+    published: Arc<Notify>,
+    /// Next offset to read, per partition.
+    positions: Vec<i64>,
+    assigned: bool,
+    /// Where the round robin over partitions resumes, so no partition starves another.
+    next_partition: usize,
+}
+
+impl MemorySubscriber {
+    fn next_record(&mut self) -> Option<IncomingRecord> {
+        let partitions = self.positions.len();
+        for step in 0..partitions {
+            let partition = (self.next_partition + step) % partitions;
+            let id = i32::try_from(partition).expect("fewer than 2^31 partitions");
+            if let Some(stored) = self
+                .bus
+                .read(&self.topic, id, self.positions[partition], 1)
+                .pop()
+            {
+                self.positions[partition] = stored.offset + 1;
+                self.next_partition = partition + 1;
+                return Some(IncomingRecord {
+                    topic: self.topic.clone(),
+                    partition: id,
+                    offset: stored.offset,
+                    key: stored.key,
+                    value: Some(stored.value),
+                    timestamp_ms: Some(stored.timestamp_ms),
+                });
+            }
+        }
+        None
+    }
+
+    fn position(&mut self, partition: i32) -> Result<&mut i64, BusError> {
+        usize::try_from(partition)
+            .ok()
+            .and_then(|index| self.positions.get_mut(index))
+            .ok_or_else(|| BusError::Rejected(format!("no partition {partition}")))
+    }
+}
+
+#[async_trait]
+impl Subscriber for MemorySubscriber {
+    async fn next_event(&mut self) -> Result<ConsumerEvent, BusError> {
+        if !self.assigned {
+            self.assigned = true;
+            let partitions =
+                i32::try_from(self.positions.len()).expect("fewer than 2^31 partitions");
+            return Ok(ConsumerEvent::Assigned((0..partitions).collect()));
+        }
+        loop {
+            // Registered before looking, so a record published in between still wakes us.
+            let published = self.published.clone();
+            let mut woken = std::pin::pin!(published.notified());
+            woken.as_mut().enable();
+            if let Some(record) = self.next_record() {
+                return Ok(ConsumerEvent::Record(record));
+            }
+            woken.await;
+        }
+    }
+
+    async fn seek(&mut self, partition: i32, offset: i64) -> Result<(), BusError> {
+        *self.position(partition)? = offset.max(0);
+        Ok(())
+    }
+
+    async fn earliest_offset(&mut self, partition: i32) -> Result<i64, BusError> {
+        self.position(partition).map(|_| 0)
+    }
+
+    fn commit(&mut self, _next_offsets: &[(i32, i64)]) -> Result<(), BusError> {
         Ok(())
     }
 }

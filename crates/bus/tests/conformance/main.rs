@@ -9,7 +9,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use wordfreq_bus::memory::StoredRecord;
-use wordfreq_bus::{Delivery, KafkaArgs, KafkaPublisher, MemoryBus, OutgoingRecord, Publisher};
+use wordfreq_bus::{
+    ConsumerEvent, Delivery, IncomingRecord, KafkaArgs, KafkaPublisher, KafkaSubscriber, MemoryBus,
+    OutgoingRecord, Publisher, Subscriber,
+};
 use wordfreq_testkit::{KafkaBroker, TestNames};
 
 const PRODUCE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -19,6 +22,7 @@ const WAIT: Duration = Duration::from_secs(30);
 /// record back from where the adapter says it stored it.
 trait Harness {
     fn publisher(&self) -> Arc<dyn Publisher>;
+    fn subscriber(&self) -> Box<dyn Subscriber>;
     fn topic(&self) -> &str;
     fn read_back(&self, delivery: &Delivery) -> StoredRecord;
 }
@@ -51,6 +55,17 @@ impl Kafka {
 impl Harness for Kafka {
     fn publisher(&self) -> Arc<dyn Publisher> {
         self.publisher.clone()
+    }
+
+    fn subscriber(&self) -> Box<dyn Subscriber> {
+        let args = KafkaArgs {
+            bootstrap_servers: self.broker.bootstrap_servers().to_owned(),
+            topic: self.topic.clone(),
+        };
+        Box::new(
+            KafkaSubscriber::new(&args, &TestNames::new("subscriber").group, "conformance")
+                .unwrap(),
+        )
     }
 
     fn topic(&self) -> &str {
@@ -114,6 +129,10 @@ impl Memory {
 impl Harness for Memory {
     fn publisher(&self) -> Arc<dyn Publisher> {
         self.bus.clone()
+    }
+
+    fn subscriber(&self) -> Box<dyn Subscriber> {
+        Box::new(self.bus.subscribe("user_text").unwrap())
     }
 
     fn topic(&self) -> &str {
@@ -198,6 +217,88 @@ async fn a_reachable_bus_is_healthy_and_flushes(harness: impl Harness) {
     publisher.flush(Duration::from_secs(5)).await.unwrap();
 }
 
+/// Reads events until `count` records arrived; returns them and the partitions assigned meanwhile.
+async fn read_records(
+    subscriber: &mut dyn Subscriber,
+    count: usize,
+) -> (Vec<IncomingRecord>, HashSet<i32>) {
+    let mut records = Vec::new();
+    let mut assigned = HashSet::new();
+    while records.len() < count {
+        let event = tokio::time::timeout(WAIT, subscriber.next_event())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of {count} records within {WAIT:?}", records.len()))
+            .unwrap();
+        match event {
+            ConsumerEvent::Assigned(partitions) => assigned.extend(partitions),
+            ConsumerEvent::Revoked(partitions) => partitions.iter().for_each(|p| {
+                assigned.remove(p);
+            }),
+            ConsumerEvent::Record(record) => records.push(record),
+        }
+    }
+    (records, assigned)
+}
+
+async fn a_subscriber_gets_every_partition_and_every_record_at_its_offset(harness: impl Harness) {
+    let publisher = harness.publisher();
+    let mut published = HashSet::new();
+    for n in 0..30 {
+        let record =
+            OutgoingRecord::new(harness.topic(), format!("user_{n}"), format!("value {n}"));
+        let delivery = publisher.publish(record).await.unwrap();
+        published.insert((delivery.partition, delivery.offset, format!("value {n}")));
+    }
+    let mut subscriber = harness.subscriber();
+
+    let (records, assigned) = read_records(&mut *subscriber, 30).await;
+
+    assert_eq!(assigned, HashSet::from([0, 1, 2]));
+    let read: HashSet<(i32, i64, String)> = records
+        .iter()
+        .map(|r| {
+            (
+                r.partition,
+                r.offset,
+                String::from_utf8(r.value.clone().unwrap()).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(read, published);
+    assert!(
+        records
+            .iter()
+            .all(|r| r.timestamp_ms.is_some_and(|ms| ms > 0))
+    );
+    for partition in 0..3 {
+        assert_eq!(subscriber.earliest_offset(partition).await.unwrap(), 0);
+    }
+}
+
+async fn seeking_back_reads_a_partition_again_from_that_offset(harness: impl Harness) {
+    let publisher = harness.publisher();
+    for n in 0..5 {
+        publisher
+            .publish(OutgoingRecord::new(
+                harness.topic(),
+                "one-key",
+                format!("value {n}"),
+            ))
+            .await
+            .unwrap();
+    }
+    let mut subscriber = harness.subscriber();
+    let (records, _) = read_records(&mut *subscriber, 5).await;
+    let partition = records[0].partition;
+
+    subscriber.seek(partition, 2).await.unwrap();
+    subscriber.commit(&[(partition, 5)]).unwrap();
+
+    let (again, _) = read_records(&mut *subscriber, 3).await;
+    let offsets: Vec<i64> = again.iter().map(|r| r.offset).collect();
+    assert_eq!(offsets, [2, 3, 4]);
+}
+
 /// Runs each check against both adapters, as `kafka::<check>` and `memory::<check>`.
 macro_rules! conformance {
     ($($check:ident),* $(,)?) => {
@@ -215,4 +316,6 @@ conformance!(
     records_with_one_key_go_to_one_partition_at_increasing_offsets,
     concurrent_publishes_are_each_acknowledged_at_a_distinct_offset,
     a_reachable_bus_is_healthy_and_flushes,
+    a_subscriber_gets_every_partition_and_every_record_at_its_offset,
+    seeking_back_reads_a_partition_again_from_that_offset,
 );
