@@ -1,3 +1,11 @@
-//! The stream job: consumes `user_text`, counts words per event-time window and all-time, and applies each batch to Redis exactly once.
-//!
-//! Skeleton: the service is built in issue 4.
+//! The stream job: consumes `user_text` as a member of a consumer group, tokenizes with the domain
+//! tokenizer, counts per event-time tumbling window and all-time, and applies each batch to the
+//! store exactly once (see [`job`] for the guarantee). Bad records go to `user_text.dlq`; the final
+//! top words of each closed window go to `word_counts`.
+
+pub mod config;
+pub mod job;
+pub mod positions;
+
+pub use config::{JobArgs, JobSettings};
+pub use job::{JobError, StreamJob};

@@ -1,7 +1,64 @@
-//! `stream-job`: thin entry point; everything lives in the library.
+//! `stream-job`: parse flags, start logging, connect Kafka and Redis, count until SIGTERM.
 
-fn main() -> std::process::ExitCode {
-    // Not built yet: say so instead of pretending to run.
-    eprintln!("stream-job: not implemented yet");
-    std::process::ExitCode::from(2)
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use stream_job::{JobArgs, StreamJob};
+use tokio_util::sync::CancellationToken;
+use wordfreq_bus::{KafkaPublisher, KafkaSubscriber};
+use wordfreq_store::RedisStore;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = JobArgs::parse();
+    wordfreq_runtime::init_tracing(
+        &args.log,
+        "stream_job=info,wordfreq_bus=info,wordfreq_store=info",
+    );
+    let stop = CancellationToken::new();
+    tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            wordfreq_runtime::shutdown_signal().await;
+            stop.cancel();
+        }
+    });
+
+    // Redis may come up after us: wait for it rather than fail, as for any outage later.
+    let redis_url = args.redis.url();
+    let store = loop {
+        match RedisStore::connect(&redis_url, &args.redis.prefix).await {
+            Ok(store) => break store,
+            Err(err) => {
+                tracing::warn!(error = %err, "Redis does not answer yet; retrying");
+                tokio::select! {
+                    () = stop.cancelled() => return Ok(()),
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    };
+    let subscriber = KafkaSubscriber::new(&args.kafka, &args.consumer_group, "wordfreq-stream-job")
+        .context("creating the Kafka consumer")?;
+    let publisher = KafkaPublisher::new(
+        &args.kafka,
+        "wordfreq-stream-job",
+        args.settings.produce_timeout,
+    )
+    .context("creating the Kafka producer")?;
+    tracing::info!(topic = %args.kafka.topic, group = %args.consumer_group, "stream job starting");
+    let job = StreamJob::new(
+        Box::new(subscriber),
+        Arc::new(store),
+        Arc::new(publisher),
+        args.kafka.topic,
+        args.settings,
+        stop,
+    )
+    .context("starting the stream job")?;
+    job.run().await.context("stream job")?;
+    tracing::info!("stream job stopped");
+    Ok(())
 }

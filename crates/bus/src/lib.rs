@@ -104,7 +104,7 @@ pub enum ConsumerEvent {
 /// One member of a consumer group on one topic. Where it reads from is the caller's business: it
 /// seeks each assigned partition to where its own store says to resume.
 #[async_trait]
-pub trait Subscriber: Send {
+pub trait Subscriber: Send + Sync {
     /// The next event; waits for one.
     async fn next_event(&mut self) -> Result<ConsumerEvent, BusError>;
 

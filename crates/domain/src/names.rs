@@ -36,6 +36,9 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("CORS_ALLOWED_ORIGINS", "*"),
     ("API_KEYS", ""),
     ("RATE_LIMIT_PER_SEC", "0"),
+    ("IDLE_TIMEOUT", "10s"),
+    ("BATCH_MAX_RECORDS", "10000"),
+    ("WINDOW_RETENTION", "24h"),
 ];
 
 /// The Redis key prefix: the hash tag keeps every key in one Redis Cluster slot, so one Lua script

@@ -52,6 +52,8 @@ pub enum InvalidRecord {
     TextNotString,
     #[error("field `timestamp` is not an RFC 3339 time: {0}")]
     BadTimestamp(String),
+    #[error("event time {event_ms} ms is implausible next to the broker's time {reference_ms} ms")]
+    AbsurdTimestamp { event_ms: i64, reference_ms: i64 },
 }
 
 impl InvalidRecord {
@@ -64,6 +66,7 @@ impl InvalidRecord {
             Self::MissingText => "missing_text",
             Self::TextNotString => "text_not_string",
             Self::BadTimestamp(_) => "bad_timestamp",
+            Self::AbsurdTimestamp { .. } => "absurd_timestamp",
         }
     }
 }
@@ -87,6 +90,22 @@ pub fn decode_record(value: &[u8]) -> Result<DecodedRecord, InvalidRecord> {
         Some(other) => return Err(InvalidRecord::BadTimestamp(other.to_string())),
     };
     Ok(DecodedRecord { text, timestamp })
+}
+
+/// How far an event time may lie ahead of the broker's time: a day covers any time zone mix-up of
+/// the original's offset-less local timestamps.
+pub const MAX_EVENT_TIME_AHEAD_MS: i64 = 24 * 3600 * 1000;
+
+/// Refuses an event time before 1970 or more than a day after `reference_ms` (the broker's time):
+/// such a record would open or revive a window nobody will ever see close.
+pub fn check_event_time(event_ms: i64, reference_ms: i64) -> Result<(), InvalidRecord> {
+    if event_ms < 0 || event_ms > reference_ms.saturating_add(MAX_EVENT_TIME_AHEAD_MS) {
+        return Err(InvalidRecord::AbsurdTimestamp {
+            event_ms,
+            reference_ms,
+        });
+    }
+    Ok(())
 }
 
 /// RFC 3339 with any offset, or the original's ISO local time without one (read as UTC).
@@ -176,6 +195,26 @@ mod tests {
                 .unwrap()
                 .timestamp,
             None
+        );
+    }
+
+    #[test]
+    fn an_event_time_before_1970_or_over_a_day_ahead_of_the_broker_is_absurd() {
+        let now = 1_700_000_000_000;
+        assert!(
+            check_event_time(now - 30 * 24 * 3600 * 1000, now).is_ok(),
+            "old is late, not absurd"
+        );
+        assert!(check_event_time(now + MAX_EVENT_TIME_AHEAD_MS, now).is_ok());
+        assert_eq!(
+            check_event_time(now + MAX_EVENT_TIME_AHEAD_MS + 1, now)
+                .unwrap_err()
+                .reason(),
+            "absurd_timestamp"
+        );
+        assert_eq!(
+            check_event_time(-1, now).unwrap_err().reason(),
+            "absurd_timestamp"
         );
     }
 

@@ -1,0 +1,498 @@
+//! The counting loop: one `select!` over the shutdown signal, a flush ticker and the consumer.
+//!
+//! Delivery guarantee: exactly once into the store. Each flush is one [`FencedBatch`] whose offset
+//! ranges must start where the store says the partitions stand; the store applies it whole or not
+//! at all. On assignment, and after a rejected batch, every partition is sought to the store's
+//! offset (or its earliest, if the store never saw it), so a crash, a replay or a zombie instance
+//! can neither lose nor double a record. Dead letters and window results go to Kafka at least once,
+//! before the batch that accounts for them. Kafka's committed offsets only mirror the store's, for
+//! lag tools.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+use wordfreq_bus::{
+    BusError, ConsumerEvent, IncomingRecord, OutgoingRecord, Publisher, Subscriber,
+};
+use wordfreq_domain::names::{DEAD_LETTER_TOPIC, RESULTS_TOPIC};
+use wordfreq_domain::record::{check_event_time, format_timestamp};
+use wordfreq_domain::{
+    Batch, InvalidRecord, Timeliness, Tokenizer, Watermark, Window, Windows, decode_record,
+};
+use wordfreq_store::{Applied, FencedBatch, OffsetRange, Store, StoreError, View};
+
+use crate::config::JobSettings;
+use crate::positions::{Admit, Positions};
+
+/// Top words published per closed window.
+const RESULT_WORDS: usize = 100;
+/// Waits between retries while a dependency is down grow to this.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Why the job stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("invalid setting: {0}")]
+    Settings(String),
+    #[error("shutting down")]
+    ShuttingDown,
+}
+
+/// The job and everything it holds between flushes.
+pub struct StreamJob {
+    subscriber: Box<dyn Subscriber>,
+    store: Arc<dyn Store>,
+    publisher: Arc<dyn Publisher>,
+    topic: String,
+    settings: JobSettings,
+    tokenizer: Tokenizer,
+    windows: Windows,
+    watermark: Watermark,
+    positions: Positions,
+    open: OpenBatch,
+    /// Windows this instance counted in whose final result it has not published yet.
+    unpublished: BTreeSet<Window>,
+    instance: String,
+    flushes: u64,
+    stop: CancellationToken,
+}
+
+/// The batch being gathered.
+#[derive(Default)]
+struct OpenBatch {
+    counts: Batch,
+    /// Partition → (the position the batch started from, the next offset after its last record).
+    ranges: BTreeMap<i32, (i64, i64)>,
+    dead_letters: Vec<OutgoingRecord>,
+}
+
+impl OpenBatch {
+    fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    fn records(&self) -> u64 {
+        self.counts.records() + self.counts.invalid_records()
+    }
+}
+
+/// The final result of a closed window on `word_counts`.
+#[derive(Debug, Serialize)]
+struct WindowResult<'a> {
+    window_start: String,
+    window_end: String,
+    words: Vec<WordCount<'a>>,
+    total_words: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct WordCount<'a> {
+    word: &'a str,
+    count: u64,
+}
+
+impl StreamJob {
+    pub fn new(
+        subscriber: Box<dyn Subscriber>,
+        store: Arc<dyn Store>,
+        publisher: Arc<dyn Publisher>,
+        topic: impl Into<String>,
+        settings: JobSettings,
+        stop: CancellationToken,
+    ) -> Result<Self, JobError> {
+        let windows = Windows::new(settings.window_size)
+            .map_err(|err| JobError::Settings(err.to_string()))?;
+        Ok(Self {
+            subscriber,
+            store,
+            publisher,
+            topic: topic.into(),
+            tokenizer: settings.tokenizer.tokenizer(),
+            windows,
+            watermark: Watermark::new(settings.allowed_lateness, settings.idle_timeout),
+            settings,
+            positions: Positions::default(),
+            open: OpenBatch::default(),
+            unpublished: BTreeSet::new(),
+            instance: format!("{}-{}", std::process::id(), Utc::now().timestamp_millis()),
+            flushes: 0,
+            stop,
+        })
+    }
+
+    /// Runs until the stop token is cancelled, then flushes what it holds (bounded) and returns.
+    pub async fn run(mut self) -> Result<(), JobError> {
+        let mut ticker = tokio::time::interval(self.settings.trigger_interval);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let stop = self.stop.clone();
+        loop {
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => break,
+                _ = ticker.tick() => self.flush().await?,
+                event = self.subscriber.next_event() => {
+                    match event {
+                        Ok(event) => self.handle(event).await?,
+                        Err(err) => {
+                            tracing::warn!(error = %err, "consumer error; retrying");
+                            self.pause(Duration::from_millis(500)).await?;
+                        }
+                    }
+                    if self.open.records() >= self.settings.batch_max_records {
+                        self.flush().await?;
+                    }
+                }
+            }
+        }
+        self.flush_before_exit().await;
+        Ok(())
+    }
+
+    async fn handle(&mut self, event: ConsumerEvent) -> Result<(), JobError> {
+        match event {
+            ConsumerEvent::Assigned(partitions) => {
+                tracing::info!(?partitions, "partitions assigned");
+                let now = now_ms();
+                for &partition in &partitions {
+                    self.watermark.assign(partition, now);
+                }
+                self.position(&partitions).await
+            }
+            ConsumerEvent::Revoked(partitions) => {
+                tracing::info!(?partitions, "partitions revoked");
+                // What was counted so far is still ours to try; the fence settles any race.
+                self.flush().await?;
+                for partition in partitions {
+                    self.positions.remove(partition);
+                    self.watermark.revoke(partition);
+                }
+                Ok(())
+            }
+            ConsumerEvent::Record(record) => self.take(record).await,
+        }
+    }
+
+    /// Seeks `partitions` to where the store says they stand (earliest, for one it never saw).
+    async fn position(&mut self, partitions: &[i32]) -> Result<(), JobError> {
+        let stored = self
+            .retry("reading offsets", || self.store.offsets(&self.topic))
+            .await?;
+        for &partition in partitions {
+            let next = match stored.get(&partition) {
+                Some(&next) => next,
+                None => {
+                    self.retry_bus("reading the earliest offset", partition, None)
+                        .await?
+                }
+            };
+            self.positions.set(partition, next);
+            self.retry_bus("seeking", partition, Some(next)).await?;
+        }
+        Ok(())
+    }
+
+    async fn take(&mut self, record: IncomingRecord) -> Result<(), JobError> {
+        let partition = record.partition;
+        // A batch's range starts at the position before its first record: the store's offset.
+        let mut before = self.positions.next(partition);
+        let mut admit = self.positions.admit(partition, record.offset);
+        if admit == Admit::Unpositioned {
+            self.position(&[partition]).await?;
+            before = self.positions.next(partition);
+            admit = self.positions.admit(partition, record.offset);
+        }
+        match admit {
+            Admit::Skip | Admit::Unpositioned => Ok(()),
+            Admit::SeekBack { resume_at } => {
+                tracing::info!(
+                    partition,
+                    resume_at,
+                    seen = record.offset,
+                    "records missing; seeking back"
+                );
+                self.retry_bus("seeking", partition, Some(resume_at))
+                    .await
+                    .map(drop)
+            }
+            Admit::Count => {
+                let next = record.offset + 1;
+                let from = before.unwrap_or(record.offset);
+                self.open
+                    .ranges
+                    .entry(partition)
+                    .and_modify(|range| range.1 = next)
+                    .or_insert((from, next));
+                self.count(record);
+                Ok(())
+            }
+        }
+    }
+
+    fn count(&mut self, record: IncomingRecord) {
+        let now = now_ms();
+        let broker_ms = record.timestamp_ms.unwrap_or(now);
+        let decoded =
+            decode_record(record.value.as_deref().unwrap_or_default()).and_then(|decoded| {
+                let event_ms = decoded
+                    .timestamp
+                    .map_or(broker_ms, |time| time.timestamp_millis());
+                check_event_time(event_ms, broker_ms).map(|()| (decoded.text, event_ms))
+            });
+        match decoded {
+            Ok((text, event_ms)) => {
+                let window = self.windows.window_of(event_ms);
+                let timeliness = if self.watermark.is_late(&self.windows, event_ms) {
+                    Timeliness::Late
+                } else {
+                    self.unpublished.insert(window);
+                    Timeliness::OnTime
+                };
+                self.watermark.observe(record.partition, event_ms, now);
+                self.open
+                    .counts
+                    .add_record(&self.tokenizer, &text, window, timeliness);
+            }
+            Err(invalid) => {
+                self.open.counts.add_invalid();
+                self.open.dead_letters.push(dead_letter(&record, &invalid));
+            }
+        }
+    }
+
+    /// Applies the open batch, then publishes the results of windows that closed.
+    async fn flush(&mut self) -> Result<(), JobError> {
+        if !self.open.is_empty() {
+            self.publish_dead_letters().await?;
+            let open = std::mem::take(&mut self.open);
+            self.flushes += 1;
+            let batch = FencedBatch {
+                id: format!("{}-{}", self.instance, self.flushes),
+                ranges: open
+                    .ranges
+                    .iter()
+                    .map(|(&partition, &(from, to))| OffsetRange {
+                        topic: self.topic.clone(),
+                        partition,
+                        from,
+                        to,
+                    })
+                    .collect(),
+                counts: open.counts,
+                flushed_at: format_timestamp(Utc::now()),
+                window_retention_secs: self.settings.window_retention.as_secs(),
+            };
+            match self
+                .retry("applying a batch", || self.store.apply(&batch))
+                .await?
+            {
+                Applied::Applied => {
+                    tracing::debug!(batch = %batch.id, records = batch.counts.records(), "batch applied");
+                    let next: Vec<(i32, i64)> =
+                        open.ranges.iter().map(|(&p, &(_, to))| (p, to)).collect();
+                    if let Err(err) = self.subscriber.commit(&next) {
+                        tracing::debug!(error = %err, "committing offsets to Kafka (for lag tools) failed");
+                    }
+                }
+                Applied::Rejected {
+                    partition,
+                    stored,
+                    claimed,
+                    ..
+                } => {
+                    tracing::warn!(batch = %batch.id, partition, ?stored, claimed, "batch rejected: another instance counted these records; re-seeking");
+                    let partitions: Vec<i32> = self.positions.partitions().collect();
+                    self.position(&partitions).await?;
+                }
+            }
+        }
+        self.publish_closed_windows().await;
+        Ok(())
+    }
+
+    async fn publish_dead_letters(&mut self) -> Result<(), JobError> {
+        while !self.open.dead_letters.is_empty() {
+            let sends = self
+                .open
+                .dead_letters
+                .iter()
+                .map(|record| self.publisher.publish(record.clone()));
+            let outcomes = futures::future::join_all(sends).await;
+            let mut outcomes = outcomes.into_iter();
+            self.open
+                .dead_letters
+                .retain(|_| outcomes.next().is_some_and(|outcome| outcome.is_err()));
+            if !self.open.dead_letters.is_empty() {
+                tracing::warn!(
+                    pending = self.open.dead_letters.len(),
+                    "dead letters not acknowledged; retrying"
+                );
+                self.pause(Duration::from_millis(500)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Publishes the final top words of each window this instance counted in that the watermark
+    /// has closed. A failure is retried at the next flush.
+    async fn publish_closed_windows(&mut self) {
+        let Some(watermark) = self.watermark.advance(now_ms()) else {
+            return;
+        };
+        let closed: Vec<Window> = self
+            .unpublished
+            .iter()
+            .copied()
+            .take_while(|window| window.is_closed_by(watermark))
+            .collect();
+        for window in closed {
+            match self.publish_window(window).await {
+                Ok(()) => {
+                    self.unpublished.remove(&window);
+                }
+                Err(err) => {
+                    tracing::warn!(window = window.start_secs(), error = %err, "publishing a window result failed");
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn publish_window(&self, window: Window) -> Result<(), String> {
+        let counts = self
+            .store
+            .counts(&View::Windows(vec![window.start_secs()]))
+            .await
+            .map_err(|err| err.to_string())?;
+        let as_time = |ms: i64| {
+            DateTime::<Utc>::from_timestamp_millis(ms)
+                .map(format_timestamp)
+                .unwrap_or_default()
+        };
+        let result = WindowResult {
+            window_start: as_time(window.start_ms),
+            window_end: as_time(window.end_ms),
+            words: counts
+                .top(RESULT_WORDS)
+                .into_iter()
+                .map(|(word, count)| WordCount { word, count })
+                .collect(),
+            total_words: counts.total(),
+        };
+        let value = serde_json::to_vec(&result).expect("a window result always serializes");
+        let record = OutgoingRecord::new(RESULTS_TOPIC, window.start_secs().to_string(), value);
+        self.publisher
+            .publish(record)
+            .await
+            .map(drop)
+            .map_err(|err| err.to_string())
+    }
+
+    /// On shutdown: one bounded attempt to apply what is open. What cannot be applied is not lost:
+    /// its offsets were not stored, so the next owner of the partitions reads it again.
+    async fn flush_before_exit(&mut self) {
+        if self.open.is_empty() {
+            return;
+        }
+        // The stop token is already cancelled; a fresh one bounds the retries instead.
+        let bound = CancellationToken::new();
+        self.stop = bound.clone();
+        let deadline = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            bound.cancel();
+        });
+        match self.flush().await {
+            Ok(()) => tracing::info!("flushed the open batch before exit"),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not flush before exit; the records will be counted again by the next owner")
+            }
+        }
+        deadline.abort();
+    }
+
+    /// Retries a store call with capped exponential backoff until it succeeds or the job stops;
+    /// meanwhile nothing is consumed.
+    async fn retry<T, Call, Fut>(&self, what: &str, mut call: Call) -> Result<T, JobError>
+    where
+        Call: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match call().await {
+                Ok(value) => return Ok(value),
+                Err(err) => {
+                    tracing::warn!(error = %err, retry_in = ?backoff, "{what} failed; the store is unavailable");
+                    self.pause(backoff).await?;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// Retries a seek (`Some(offset)`) or an earliest-offset query (`None`) until it succeeds.
+    async fn retry_bus(
+        &mut self,
+        what: &str,
+        partition: i32,
+        seek_to: Option<i64>,
+    ) -> Result<i64, JobError> {
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            let outcome: Result<i64, BusError> = match seek_to {
+                Some(offset) => self
+                    .subscriber
+                    .seek(partition, offset)
+                    .await
+                    .map(|()| offset),
+                None => self.subscriber.earliest_offset(partition).await,
+            };
+            match outcome {
+                Ok(offset) => return Ok(offset),
+                Err(err) => {
+                    tracing::warn!(partition, error = %err, retry_in = ?backoff, "{what} failed");
+                    self.pause(backoff).await?;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    async fn pause(&self, duration: Duration) -> Result<(), JobError> {
+        tokio::select! {
+            () = self.stop.cancelled() => Err(JobError::ShuttingDown),
+            () = tokio::time::sleep(duration) => Ok(()),
+        }
+    }
+}
+
+/// The record as it goes to the dead-letter topic: untouched, with why and where from in headers.
+fn dead_letter(record: &IncomingRecord, invalid: &InvalidRecord) -> OutgoingRecord {
+    OutgoingRecord {
+        topic: DEAD_LETTER_TOPIC.to_owned(),
+        key: record.key.clone(),
+        value: record.value.clone().unwrap_or_default(),
+        headers: vec![
+            ("reason".into(), invalid.reason().as_bytes().to_vec()),
+            ("error".into(), invalid.to_string().into_bytes()),
+            ("source_topic".into(), record.topic.as_bytes().to_vec()),
+            (
+                "source_partition".into(),
+                record.partition.to_string().into_bytes(),
+            ),
+            (
+                "source_offset".into(),
+                record.offset.to_string().into_bytes(),
+            ),
+        ],
+    }
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
