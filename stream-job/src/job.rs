@@ -409,7 +409,7 @@ impl StreamJob {
         match self.flush().await {
             Ok(()) => tracing::info!("flushed the open batch before exit"),
             Err(err) => {
-                tracing::warn!(error = %err, "could not flush before exit; the records will be counted again by the next owner")
+                tracing::warn!(error = %err, "could not flush before exit; the records will be counted again by the next owner");
             }
         }
         deadline.abort();
