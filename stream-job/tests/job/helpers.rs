@@ -205,6 +205,22 @@ impl Bed {
     }
 }
 
+/// Publishes raw values to `topic`, keyed by user, and waits until all are acknowledged.
+pub async fn produce(publisher: Arc<dyn Publisher>, topic: String, values: Vec<Vec<u8>>) {
+    for chunk in values.chunks(500) {
+        let sends = chunk.iter().enumerate().map(|(n, value)| {
+            publisher.publish(OutgoingRecord::new(
+                &topic,
+                format!("user_{}", n % 7),
+                value.clone(),
+            ))
+        });
+        for outcome in futures::future::join_all(sends).await {
+            outcome.unwrap();
+        }
+    }
+}
+
 pub fn kafka_args(broker: &KafkaBroker, topic: &str) -> KafkaArgs {
     KafkaArgs {
         bootstrap_servers: broker.bootstrap_servers().to_owned(),

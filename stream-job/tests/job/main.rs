@@ -2,4 +2,5 @@
 //! dead-letter topic, restarts without loss or doubling.
 
 mod exactness;
+mod faults;
 mod helpers;

@@ -1,0 +1,193 @@
+//! Faults: the job killed mid-stream, and records it cannot use.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use chrono::Utc;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use wordfreq_domain::names::DEAD_LETTER_TOPIC;
+use wordfreq_store::View;
+use wordfreq_testkit::TestNames;
+
+use crate::helpers::{Bed, WAIT, expected_counts, produce, record_json, submissions};
+
+/// The `stream-job` binary on the bed's broker, Redis, topic and group.
+fn spawn_job_process(bed: &Bed) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_stream-job"))
+        .env(
+            "KAFKA_BOOTSTRAP_SERVERS",
+            bed.broker.as_ref().unwrap().bootstrap_servers(),
+        )
+        .env("KAFKA_TOPIC", &bed.topic)
+        .env("REDIS_URL", bed.redis.as_ref().unwrap().url())
+        .env("REDIS_PREFIX", &bed.redis_prefix)
+        .env("CONSUMER_GROUP", &bed.group)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting stream-job")
+}
+
+/// A delay in 0..300 ms that differs from run to run, so kills land at different moments.
+fn random_delay() -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    Duration::from_millis(u64::from(nanos % 300))
+}
+
+#[tokio::test]
+async fn the_job_killed_with_sigkill_three_times_mid_stream_still_counts_exactly() {
+    const RECORDS: u64 = 50_000;
+    let bed = Bed::real().await;
+    let texts = submissions(RECORDS as usize, 13, Utc::now().timestamp_millis());
+    let (expected_all, _) = expected_counts(&texts);
+    let store = bed.store().await;
+    let producing = tokio::spawn(produce(
+        bed.publisher.clone(),
+        bed.topic.clone(),
+        texts.iter().map(record_json).collect(),
+    ));
+
+    let mut job = spawn_job_process(&bed);
+    for kill in 1..=3 {
+        // Let it count a while past the last kill, then kill it at a moment nobody chose.
+        let target = kill * RECORDS / 5;
+        let deadline = Instant::now() + WAIT * 2;
+        while store.stats().await.unwrap().records_processed < target {
+            assert!(
+                Instant::now() < deadline,
+                "no progress to {target} records before kill {kill}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(random_delay()).await;
+        job.kill().unwrap();
+        job.wait().unwrap();
+        let counted = store.stats().await.unwrap().records_processed;
+        eprintln!("kill {kill}: SIGKILL after {counted} records counted");
+        wait_until_group_is_empty();
+        job = spawn_job_process(&bed);
+    }
+    producing.await.unwrap();
+    bed.wait_for_records(&*store, RECORDS).await;
+    job.kill().unwrap();
+    job.wait().unwrap();
+
+    let all = store.counts(&View::AllTime).await.unwrap();
+    assert_eq!(all.total(), expected_all.total(), "total words differ");
+    assert_eq!(all, expected_all, "counts differ word by word");
+    assert_eq!(store.stats().await.unwrap().records_processed, RECORDS);
+}
+
+/// Waits until the broker has evicted the killed member from the job's group. tansu 0.6.0 gives a
+/// member that joins while a dead one is still in the group an empty assignment and never
+/// rebalances again, so the replacement starts once the dead member's session (10 s) has expired,
+/// as under an orchestrator's restart back-off; Apache Kafka needs no such wait. tansu does not
+/// answer the group-list requests that would show the eviction, so the wait is the session timeout
+/// itself plus a margin for the coordinator's check.
+fn wait_until_group_is_empty() {
+    std::thread::sleep(Duration::from_secs(12));
+}
+
+#[tokio::test]
+async fn bad_records_go_to_the_dead_letter_topic_with_their_reason_and_source_and_count_once() {
+    let bed = Bed::real().await;
+    let texts = submissions(500, 14, Utc::now().timestamp_millis());
+    let (expected_all, _) = expected_counts(&texts);
+    let poison: Vec<(Vec<u8>, &str)> = vec![
+        (b"\xff\xfe not utf-8".to_vec(), "not_utf8"),
+        (b"{not json".to_vec(), "not_json"),
+        (b"[1, 2, 3]".to_vec(), "not_an_object"),
+        (br#"{"user_id": "u"}"#.to_vec(), "missing_text"),
+        (br#"{"text": 42}"#.to_vec(), "text_not_string"),
+        (
+            br#"{"text": "x", "timestamp": "yesterday"}"#.to_vec(),
+            "bad_timestamp",
+        ),
+        (
+            br#"{"text": "from the future", "timestamp": "2999-01-01T00:00:00Z"}"#.to_vec(),
+            "absurd_timestamp",
+        ),
+    ];
+    let mut values: Vec<Vec<u8>> = texts.iter().map(record_json).collect();
+    for (index, (value, _)) in poison.iter().enumerate() {
+        values.insert(index * 60, value.clone());
+    }
+    let store = bed.store().await;
+    let (stop, job) = bed.spawn_job().await;
+
+    bed.produce(values).await;
+    bed.wait_for_records(&*store, 507).await;
+    stop.cancel();
+    job.await.unwrap();
+
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.invalid_records, stats.records_processed), (7, 500));
+    assert_eq!(store.counts(&View::AllTime).await.unwrap(), expected_all);
+
+    let dead = read_dead_letters(&bed, 7);
+    let mut reasons: Vec<&str> = dead
+        .iter()
+        .map(|headers| headers["reason"].as_str())
+        .collect();
+    reasons.sort_unstable();
+    let mut expected: Vec<&str> = poison.iter().map(|(_, reason)| *reason).collect();
+    expected.sort_unstable();
+    assert_eq!(reasons, expected);
+    for headers in &dead {
+        assert_eq!(headers["source_topic"], bed.topic);
+        assert!(
+            headers["source_offset"].parse::<i64>().is_ok()
+                && headers["source_partition"].parse::<i32>().is_ok()
+        );
+    }
+}
+
+/// The headers of the first `count` dead letters.
+fn read_dead_letters(bed: &Bed, count: usize) -> Vec<HashMap<String, String>> {
+    let consumer: BaseConsumer = bed
+        .broker
+        .as_ref()
+        .unwrap()
+        .client_config()
+        .set("group.id", TestNames::new("dlq-read").group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(DEAD_LETTER_TOPIC, 0, Offset::Beginning)
+        .unwrap();
+    consumer.assign(&assignment).unwrap();
+    let deadline = Instant::now() + WAIT;
+    let mut letters = Vec::new();
+    while letters.len() < count {
+        assert!(
+            Instant::now() < deadline,
+            "only {} dead letters within {WAIT:?}",
+            letters.len()
+        );
+        if let Some(message) = consumer.poll(Duration::from_millis(500)) {
+            let message = message.unwrap();
+            let headers = message.headers().expect("dead letters carry headers");
+            letters.push(
+                headers
+                    .iter()
+                    .map(|h| {
+                        (
+                            h.key.to_owned(),
+                            String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                        )
+                    })
+                    .collect(),
+            );
+        }
+    }
+    letters
+}
