@@ -54,16 +54,52 @@ fn presented_key(headers: &HeaderMap) -> Option<&str> {
             headers
                 .get(header::AUTHORIZATION)
                 .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.strip_prefix("Bearer "))
+                .and_then(|value| value.split_once(' '))
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token)
         })
         .map(str::trim)
+}
+
+/// The rate-limited identity of a request, left by [`guard_submissions`] for routes that charge
+/// more than one submission (bulk).
+#[derive(Debug, Clone)]
+pub struct Client(String);
+
+impl Access {
+    /// Charges `extra` more submissions to `client`, beyond the one the guard charged.
+    pub fn charge(&self, client: Option<&Client>, extra: usize) -> Result<(), ApiError> {
+        let (Some(limiter), Some(Client(client)), Some(extra)) = (
+            &self.limiter,
+            client,
+            u32::try_from(extra).ok().and_then(NonZeroU32::new),
+        ) else {
+            return Ok(());
+        };
+        match limiter.check_key_n(client, extra) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => Err(rate_limited(
+                not_until.wait_time_from(limiter.clock().now()),
+            )),
+            // More texts than the quota allows in any second: this request can never pass.
+            Err(_) => Err(ApiError::RateLimited {
+                retry_after_secs: 1,
+            }),
+        }
+    }
+}
+
+fn rate_limited(wait: std::time::Duration) -> ApiError {
+    ApiError::RateLimited {
+        retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+    }
 }
 
 /// Refuses a submission without a valid key (when keys are configured) with 401, and one over
 /// its client's rate with 429 and `Retry-After`.
 pub async fn guard_submissions(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
     let access = state.access();
@@ -84,14 +120,14 @@ pub async fn guard_submissions(
                 ),
         };
         if let Err(not_until) = limiter.check_key(&client) {
-            let wait = not_until.wait_time_from(limiter.clock().now());
-            return Err(ApiError::RateLimited {
-                retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-            });
+            return Err(rate_limited(
+                not_until.wait_time_from(limiter.clock().now()),
+            ));
         }
         if limiter.len() > TRACKED_CLIENTS_BEFORE_CLEANUP {
             limiter.retain_recent();
         }
+        request.extensions_mut().insert(Client(client));
     }
     Ok(next.run(request).await)
 }

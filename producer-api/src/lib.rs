@@ -73,7 +73,7 @@ impl AppState {
         &self.0.settings
     }
 
-    fn access(&self) -> &Access {
+    pub(crate) fn access(&self) -> &Access {
         &self.0.access
     }
 

@@ -1,14 +1,15 @@
 //! `POST /submit_text` (the original's contract) and `POST /submit_texts` (bulk: up to 1,000 texts,
 //! one result each).
 
-use axum::Json;
 use axum::extract::State;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use wordfreq_bus::Delivery;
 
 use crate::AppState;
+use crate::access::Client;
 use crate::error::{ApiError, Detail, ErrorBody, FieldIssue};
 use crate::extract::JsonBody;
 use crate::submission::{Refusal, SubmitRequest, check_submission};
@@ -114,6 +115,7 @@ pub struct BulkResponse {
     ))]
 pub async fn submit_texts(
     State(state): State<AppState>,
+    client: Option<Extension<Client>>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<BulkResponse>, ApiError> {
     let items_loc = || vec![Value::from("body"), Value::from("items")];
@@ -141,6 +143,11 @@ pub async fn submit_texts(
             )]));
         }
     };
+    // The rate limit counts texts, not requests: the guard charged one, the rest are charged here.
+    state.access().charge(
+        client.as_ref().map(|Extension(client)| client),
+        items.len().saturating_sub(1),
+    )?;
     let max_text_chars = state.settings().max_text_chars;
     // All at once: the producer batches them into a few requests to the broker.
     let outcomes = futures::future::join_all(items.iter().enumerate().map(|(index, item)| {

@@ -93,6 +93,44 @@ async fn over_the_rate_limit_a_client_gets_429_with_retry_after() {
 }
 
 #[tokio::test]
+async fn a_bulk_request_is_charged_one_submission_per_text() {
+    let app = spawn_memory_app(ApiSettings {
+        rate_limit_per_sec: 5,
+        ..ApiSettings::default()
+    })
+    .await;
+    let items = |n: usize| json!({"items": vec![json!({"text": "bulk words"}); n]});
+    assert_eq!(
+        app.post_json("/submit_texts", &items(4)).await.status(),
+        200
+    );
+    // Five per second: the four above and one more; these two would make seven.
+    let over = app.post_json("/submit_texts", &items(2)).await;
+    assert_eq!(over.status(), 429);
+    assert!(over.headers().contains_key("retry-after"));
+    // More texts than the quota allows in any second can never pass.
+    assert_eq!(
+        app.post_json("/submit_texts", &items(50)).await.status(),
+        429
+    );
+    assert_eq!(app.stored_in_memory(), 4);
+}
+
+#[tokio::test]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let app = spawn_memory_app(with_keys()).await;
+    let response = app
+        .client
+        .post(app.url("/submit_text"))
+        .header("authorization", "bearer key-one")
+        .json(&json!({"text": "lowercase scheme"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
 async fn cors_is_open_to_any_origin_by_default_as_in_the_original() {
     let app = spawn_memory_app(ApiSettings::default()).await;
     let preflight = app

@@ -90,6 +90,22 @@ async fn metrics_count_requests_by_route_and_status_and_time_the_produce() {
 }
 
 #[tokio::test]
+async fn an_unknown_method_does_not_create_a_new_metrics_series() {
+    let app = spawn_memory_app(ApiSettings::default()).await;
+    for method in ["FOO1", "FOO2"] {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        app.client
+            .request(method, app.url("/health"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(!metrics.contains("FOO1") && !metrics.contains("FOO2"));
+    assert!(metrics.contains(r#"method="OTHER""#), "{metrics}");
+}
+
+#[tokio::test]
 async fn on_the_in_process_bus_a_submission_is_stored_in_the_log() {
     let app = spawn_memory_app(ApiSettings::default()).await;
     let body: Value = app
