@@ -15,7 +15,7 @@ pub enum TextToolError {
     Io(#[from] io::Error),
 }
 
-/// Input is read in chunks of this size, cut at the last ASCII whitespace byte so no word is split.
+/// Input is read in chunks of this size, cut after the last white space so no word is split.
 const CHUNK_BYTES: usize = 1 << 20;
 
 /// Writes each input line's tokens joined by one space, one output line per input line.
@@ -52,6 +52,8 @@ pub fn count(tokenizer: &Tokenizer, mut input: impl Read) -> Result<WordCounts, 
     let mut counts = WordCounts::new();
     let mut buffer = vec![0; CHUNK_BYTES];
     let mut filled = 0;
+    // Bytes before this were searched for a place to cut and had none: each byte is searched once.
+    let mut searched = 0;
     let mut consumed = 0u64;
     loop {
         if filled == buffer.len() {
@@ -65,27 +67,46 @@ pub fn count(tokenizer: &Tokenizer, mut input: impl Read) -> Result<WordCounts, 
         };
         filled += read;
         let at_end = read == 0;
-        // ASCII bytes never occur inside a multi-byte UTF-8 sequence, so cutting after one keeps
-        // every character and every word whole.
         let cut = if at_end {
             filled
         } else {
-            match buffer[..filled]
-                .iter()
-                .rposition(|&byte| is_ascii_white_space(byte))
-            {
-                Some(last_space) => last_space + 1,
-                None => continue,
+            match last_cut(&buffer[searched..filled]) {
+                Some(cut) => searched + cut,
+                None => {
+                    // A white-space character of up to three bytes may end in the next read.
+                    searched = filled.saturating_sub(2);
+                    continue;
+                }
             }
         };
         counts.add_text(tokenizer, as_utf8(&buffer[..cut], consumed)?);
         consumed += cut as u64;
         buffer.copy_within(cut..filled, 0);
         filled -= cut;
+        searched = 0;
         if at_end {
             return Ok(counts);
         }
     }
+}
+
+/// Where to cut `bytes` so that no character and no word is split: just after the last White_Space
+/// character, ASCII or not (text in scripts written without ASCII spaces may use only U+3000 or
+/// NBSP). Searches from the end, so the usual answer is found within a few bytes.
+fn last_cut(bytes: &[u8]) -> Option<usize> {
+    (1..=bytes.len()).rev().find(|&end| {
+        let last = bytes[end - 1];
+        if last.is_ascii() {
+            return is_ascii_white_space(last);
+        }
+        // A multi-byte White_Space character is two (U+0085, U+00A0) or three bytes long.
+        (2..=3).any(|len| {
+            end >= len
+                && std::str::from_utf8(&bytes[end - len..end]).is_ok_and(|tail| {
+                    tail.chars().count() == 1 && tail.chars().all(char::is_whitespace)
+                })
+        })
+    })
 }
 
 /// Writes `word<TAB>count` lines, count descending then word ascending.
@@ -180,6 +201,25 @@ mod tests {
                 whole
             );
         }
+    }
+
+    #[test]
+    fn a_chunk_is_cut_after_the_last_white_space_ascii_or_not() {
+        assert_eq!(last_cut(b"ab cd"), Some(3));
+        assert_eq!(
+            last_cut("東京\u{3000}大阪".as_bytes()),
+            Some("東京\u{3000}".len())
+        );
+        assert_eq!(last_cut("a\u{A0}b".as_bytes()), Some("a\u{A0}".len()));
+        assert_eq!(last_cut("東京大阪".as_bytes()), None);
+        assert_eq!(last_cut(b""), None);
+    }
+
+    #[test]
+    fn count_handles_text_spaced_only_by_ideographic_spaces_across_reads() {
+        let text = "東京タワー\u{3000}".repeat(200_000);
+        let counts = count(&Tokenizer::default(), Trickle(text.as_bytes(), 4096)).unwrap();
+        assert_eq!(counts.get("東京タワー"), 200_000);
     }
 
     #[test]
