@@ -11,13 +11,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::MatchedPath;
 use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::middleware;
 use axum::routing::{get, post};
+use axum::{Json, Router};
 use chrono::Utc;
+use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -125,6 +126,11 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .merge(submissions)
         .merge(routes::docs::router())
+        // FastAPI's bodies for unknown paths and methods, so clients parse every error alike.
+        .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))) })
+        .method_not_allowed_fallback(|| async {
+            (StatusCode::METHOD_NOT_ALLOWED, Json(json!({"detail": "Method Not Allowed"})))
+        })
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {

@@ -11,8 +11,8 @@
 //! idempotent producer otherwise recovers from timed-out records by bumping its epoch (KIP-360),
 //! which brokers without that support mishandle: tansu 0.6.0's storage fails for every client after
 //! it, and librdkafka's fatal idempotence errors leave the instance unusable by design. The old
-//! instance is dropped, which purges what it still held (those records have already been reported
-//! failed), so nothing is sent twice by the swap itself.
+//! instance is dropped once the last publish holding it has its answer (on the blocking pool: the
+//! teardown waits); records still in flight on it get their own delivery reports first.
 
 use std::sync::{PoisonError, RwLock};
 use std::time::{Duration, Instant};
@@ -33,8 +33,11 @@ use crate::{
     BusError, ConsumerEvent, Delivery, IncomingRecord, OutgoingRecord, Publisher, Subscriber,
 };
 
-/// How long a health check waits for the broker's metadata answer.
-const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a health check waits for the broker's metadata answer: below the 2 s the API promises,
+/// leaving room for the HTTP round trip.
+const HEALTH_TIMEOUT: Duration = Duration::from_millis(1500);
+/// Kept below the produce timeout so the HTTP answer, not just the verdict, comes within it.
+const ANSWER_MARGIN: Duration = Duration::from_millis(200);
 
 /// Where the Kafka cluster is; shared by every binary that talks to it.
 #[derive(Debug, Clone, Args)]
@@ -173,7 +176,11 @@ impl Publisher for KafkaPublisher {
         // The answer comes within `produce_timeout` whatever happens inside the client; past it
         // the record is reported as not acknowledged, which is the truth (it may still land).
         let delivery = producer.send(outgoing, Timeout::After(self.produce_timeout));
-        let result = match tokio::time::timeout(self.produce_timeout, delivery).await {
+        let bound = self
+            .produce_timeout
+            .saturating_sub(ANSWER_MARGIN)
+            .max(self.produce_timeout / 2);
+        let result = match tokio::time::timeout(bound, delivery).await {
             Ok(Ok(delivery)) => Ok(Delivery {
                 topic: record.topic,
                 partition: delivery.partition,

@@ -150,7 +150,9 @@ impl ServerProcess {
             }
             if TcpStream::connect_timeout(&addr, POLL_INTERVAL).is_ok() {
                 match (self.launch.ready)(addr) {
-                    Ok(()) => return Ok(()),
+                    // Another test's server may have taken the port meanwhile: ours must be alive.
+                    Ok(()) if self.is_running() => return Ok(()),
+                    Ok(()) => why = "another process answers on the port".into(),
                     Err(err) => why = err,
                 }
             }

@@ -2,7 +2,7 @@
 //! graceful SIGTERM that finishes in-flight work and flushes the producer.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -11,6 +11,16 @@ use serde_json::{Value, json};
 use wordfreq_testkit::{KafkaBroker, TestNames};
 
 use crate::helpers::WAIT;
+
+/// Kills the child if the test ends early, so a failed assertion leaves no server behind.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 #[tokio::test]
 async fn the_binary_serves_from_its_environment_logs_json_and_flushes_on_sigterm() {
@@ -22,15 +32,17 @@ async fn the_binary_serves_from_its_environment_logs_json_and_flushes_on_sigterm
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_producer-api"))
-        .env("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers())
-        .env("KAFKA_TOPIC", &topic)
-        .env("API_ADDR", format!("127.0.0.1:{port}"))
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_producer-api"))
+            .env("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers())
+            .env("KAFKA_TOPIC", &topic)
+            .env("API_ADDR", format!("127.0.0.1:{port}"))
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
     let client = reqwest::Client::new();
     let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
 

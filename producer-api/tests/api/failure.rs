@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, WAIT, spawn_app_without_broker, spawn_kafka_app};
 
 const PRODUCE_TIMEOUT: Duration = Duration::from_secs(2);
-/// Slack for HTTP and scheduling on a loaded two-core machine, not for the bound itself.
-const SLACK: Duration = Duration::from_millis(300);
+/// Slack for scheduling on a loaded two-core machine running several brokers; the API itself
+/// keeps a margin below each bound.
+const SLACK: Duration = Duration::from_millis(500);
 
 fn settings() -> ApiSettings {
     ApiSettings {

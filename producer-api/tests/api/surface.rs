@@ -16,6 +16,23 @@ async fn the_banner_is_the_originals() {
 }
 
 #[tokio::test]
+async fn unknown_paths_and_methods_answer_in_fastapis_shape() {
+    let app = spawn_memory_app(ApiSettings::default()).await;
+    let missing = app.get("/nowhere").await;
+    assert_eq!(missing.status(), 404);
+    assert_eq!(
+        missing.json::<Value>().await.unwrap(),
+        json!({"detail": "Not Found"})
+    );
+    let wrong_method = app.get("/submit_text").await;
+    assert_eq!(wrong_method.status(), 405);
+    assert_eq!(
+        wrong_method.json::<Value>().await.unwrap(),
+        json!({"detail": "Method Not Allowed"})
+    );
+}
+
+#[tokio::test]
 async fn openapi_json_is_openapi_3_generated_with_every_route() {
     let app = spawn_memory_app(ApiSettings::default()).await;
     let spec: Value = app.get("/openapi.json").await.json().await.unwrap();
