@@ -69,14 +69,14 @@ async fn the_binary_serves_from_its_environment_logs_json_and_flushes_on_sigterm
     assert_eq!(response.status(), 200);
 
     kill(
-        Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        Pid::from_raw(i32::try_from(child.0.id()).unwrap()),
         Signal::SIGTERM,
     )
     .unwrap();
     let status = tokio::task::spawn_blocking(move || {
-        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let stderr = BufReader::new(child.0.stderr.take().unwrap());
         let lines: Vec<String> = stderr.lines().map(Result::unwrap).collect();
-        (child.wait().unwrap(), lines)
+        (child.0.wait().unwrap(), lines)
     });
     let (status, lines) = tokio::time::timeout(WAIT, status)
         .await
