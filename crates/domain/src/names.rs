@@ -10,8 +10,8 @@ pub const DEAD_LETTER_TOPIC: &str = "user_text.dlq";
 /// Partitions of the input topic when the system creates it.
 pub const INPUT_PARTITIONS: i32 = 3;
 
-/// Every environment variable a wordfreq binary reads, with its default (`""`: none). Compose files
-/// and docs are checked against this list, so a variable is added here when a flag is added.
+/// Every environment variable a wordfreq binary reads, with its default (`""`: none): the list that
+/// deployment files are to be checked against, so a variable is added here when a flag is added.
 pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("KAFKA_BOOTSTRAP_SERVERS", "localhost:9092"),
     ("KAFKA_TOPIC", INPUT_TOPIC),
