@@ -191,3 +191,46 @@ fn read_dead_letters(bed: &Bed, count: usize) -> Vec<HashMap<String, String>> {
     }
     letters
 }
+
+#[tokio::test]
+async fn two_jobs_that_both_believe_they_own_every_partition_still_count_each_record_once() {
+    // The in-process bus gives each subscriber every partition: a standing split brain, where
+    // every batch of one job is a zombie batch to the other. Only the fence keeps counts exact.
+    let bed = Bed::in_process();
+    let texts = submissions(3_000, 15, Utc::now().timestamp_millis());
+    let (expected_all, _) = expected_counts(&texts);
+    let store = bed.store().await;
+    let (stop_one, one) = bed.spawn_job().await;
+    let (stop_two, two) = bed.spawn_job().await;
+
+    bed.produce(texts.iter().map(record_json).collect()).await;
+    bed.wait_for_records(&*store, 3_000).await;
+    stop_one.cancel();
+    stop_two.cancel();
+    one.await.unwrap();
+    two.await.unwrap();
+
+    assert_eq!(store.counts(&View::AllTime).await.unwrap(), expected_all);
+    assert_eq!(store.stats().await.unwrap().records_processed, 3_000);
+}
+
+#[tokio::test]
+async fn redis_stopped_mid_stream_and_restarted_leaves_the_counts_exact() {
+    let mut bed = Bed::real_with_persistent_redis().await;
+    let texts = submissions(6_000, 16, Utc::now().timestamp_millis());
+    let (expected_all, _) = expected_counts(&texts);
+    let values: Vec<Vec<u8>> = texts.iter().map(record_json).collect();
+    let store = bed.store().await;
+    let (stop, job) = bed.spawn_job().await;
+
+    bed.produce(values[..3_000].to_vec()).await;
+    bed.wait_for_records(&*store, 3_000).await;
+    bed.redis.as_mut().unwrap().stop();
+    bed.produce(values[3_000..].to_vec()).await;
+    bed.redis.as_mut().unwrap().restart();
+    bed.wait_for_records(&*store, 6_000).await;
+    stop.cancel();
+    job.await.unwrap();
+
+    assert_eq!(store.counts(&View::AllTime).await.unwrap(), expected_all);
+}

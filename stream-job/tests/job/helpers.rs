@@ -17,7 +17,7 @@ use wordfreq_corpus::{Corpus, Mix};
 use wordfreq_domain::names::{DEAD_LETTER_TOPIC, RESULTS_TOPIC};
 use wordfreq_domain::{Tokenizer, Windows, WordCounts};
 use wordfreq_store::{MemoryStore, RedisStore, Store};
-use wordfreq_testkit::{KafkaBroker, RedisServer, TestNames};
+use wordfreq_testkit::{KafkaBroker, Persistence, RedisServer, TestNames};
 
 pub const WAIT: Duration = Duration::from_secs(60);
 
@@ -84,8 +84,17 @@ pub struct Bed {
 impl Bed {
     /// tansu and Redis, with the job's topics created.
     pub async fn real() -> Self {
+        Self::real_with(Persistence::None).await
+    }
+
+    /// As [`Bed::real`], with a Redis that keeps its data across a restart (AOF).
+    pub async fn real_with_persistent_redis() -> Self {
+        Self::real_with(Persistence::AppendOnly).await
+    }
+
+    async fn real_with(persistence: Persistence) -> Self {
         let broker = KafkaBroker::start();
-        let redis = RedisServer::start();
+        let redis = RedisServer::start_with(persistence);
         let names = TestNames::new("job");
         broker.create_topic(&names.topic, 3).await;
         broker.create_topic(DEAD_LETTER_TOPIC, 1).await;
@@ -187,7 +196,15 @@ impl Bed {
     pub async fn wait_for_records(&self, store: &dyn Store, records: u64) {
         let deadline = Instant::now() + WAIT;
         loop {
-            let stats = store.stats().await.unwrap();
+            // The first read after a Redis restart fails while the connection is re-made.
+            let Ok(stats) = store.stats().await else {
+                assert!(
+                    Instant::now() < deadline,
+                    "the store did not answer within {WAIT:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            };
             let seen = stats.records_processed + stats.invalid_records;
             assert!(
                 seen <= records,

@@ -4,3 +4,4 @@
 mod exactness;
 mod faults;
 mod helpers;
+mod lateness;
