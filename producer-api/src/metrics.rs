@@ -4,9 +4,9 @@
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, header};
+use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -110,13 +110,6 @@ impl Metrics {
             })
             .observe(elapsed.as_secs_f64());
     }
-
-    fn render(&self) -> String {
-        let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry)
-            .expect("writing to a String cannot fail");
-        text
-    }
 }
 
 /// Counts and times every request, labelled with the route it matched (not the raw path) and the
@@ -145,13 +138,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-/// `GET /metrics` in the OpenMetrics text format, which Prometheus reads.
-pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        state.metrics().render(),
-    )
+/// `GET /metrics`.
+pub async fn render(State(state): State<AppState>) -> Response {
+    wordfreq_runtime::metrics_response(&state.metrics().registry)
 }

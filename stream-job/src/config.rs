@@ -1,5 +1,6 @@
 //! The stream job's flags; each has an environment variable and a default.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, Parser};
@@ -19,6 +20,9 @@ pub struct JobArgs {
     /// Consumer group; instances in one group split the partitions.
     #[arg(long, env = "CONSUMER_GROUP", default_value = "wordfreq-stream-job")]
     pub consumer_group: String,
+    /// Address of `/metrics` and `/health`.
+    #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:9100")]
+    pub metrics_addr: SocketAddr,
     #[command(flatten)]
     pub settings: JobSettings,
     #[command(flatten)]

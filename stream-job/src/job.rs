@@ -28,12 +28,15 @@ use wordfreq_domain::{
 use wordfreq_store::{Applied, FencedBatch, OffsetRange, Store, StoreError, View};
 
 use crate::config::JobSettings;
+use crate::metrics::JobMetrics;
 use crate::positions::{Admit, Positions};
 
 /// Top words published per closed window.
 const RESULT_WORDS: usize = 100;
 /// Waits between retries while a dependency is down grow to this.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How often the consumer lag is measured (a broker round trip per partition).
+const LAG_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Why the job stopped.
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +64,7 @@ pub struct StreamJob {
     instance: String,
     flushes: u64,
     stop: CancellationToken,
+    metrics: Arc<JobMetrics>,
 }
 
 /// The batch being gathered.
@@ -70,6 +74,8 @@ struct OpenBatch {
     /// Partition → (the position the batch started from, the next offset after its last record).
     ranges: BTreeMap<i32, (i64, i64)>,
     dead_letters: Vec<OutgoingRecord>,
+    /// Event times of the good records, for the end-to-end latency.
+    event_times_ms: Vec<i64>,
 }
 
 impl OpenBatch {
@@ -104,6 +110,7 @@ impl StreamJob {
         publisher: Arc<dyn Publisher>,
         topic: impl Into<String>,
         settings: JobSettings,
+        metrics: Arc<JobMetrics>,
         stop: CancellationToken,
     ) -> Result<Self, JobError> {
         let windows = Windows::new(settings.window_size)
@@ -123,6 +130,7 @@ impl StreamJob {
             instance: format!("{}-{}", std::process::id(), Utc::now().timestamp_millis()),
             flushes: 0,
             stop,
+            metrics,
         })
     }
 
@@ -130,12 +138,15 @@ impl StreamJob {
     pub async fn run(mut self) -> Result<(), JobError> {
         let mut ticker = tokio::time::interval(self.settings.trigger_interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut lag_ticker = tokio::time::interval(LAG_INTERVAL);
+        lag_ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let stop = self.stop.clone();
         loop {
             tokio::select! {
                 biased;
                 () = stop.cancelled() => break,
                 _ = ticker.tick() => self.flush().await?,
+                _ = lag_ticker.tick() => self.measure_lag().await,
                 event = self.subscriber.next_event() => {
                     match event {
                         Ok(event) => self.handle(event).await?,
@@ -171,6 +182,7 @@ impl StreamJob {
                 for partition in partitions {
                     self.positions.remove(partition);
                     self.watermark.revoke(partition);
+                    self.metrics.forget_partition(partition);
                 }
                 Ok(())
             }
@@ -257,6 +269,7 @@ impl StreamJob {
                 self.open
                     .counts
                     .add_record(&self.tokenizer, &text, window, timeliness);
+                self.open.event_times_ms.push(event_ms);
             }
             Err(invalid) => {
                 self.open.counts.add_invalid();
@@ -287,11 +300,21 @@ impl StreamJob {
                 flushed_at: format_timestamp(Utc::now()),
                 window_retention_secs: self.settings.window_retention.as_secs(),
             };
+            let started = std::time::Instant::now();
             match self
                 .retry("applying a batch", || self.store.apply(&batch))
                 .await?
             {
                 Applied::Applied => {
+                    let counts = &batch.counts;
+                    self.metrics.applied(
+                        counts.records(),
+                        counts.invalid_records(),
+                        counts.late_records(),
+                        started.elapsed(),
+                        &open.event_times_ms,
+                        now_ms(),
+                    );
                     tracing::debug!(batch = %batch.id, records = batch.counts.records(), "batch applied");
                     let next: Vec<(i32, i64)> =
                         open.ranges.iter().map(|(&p, &(_, to))| (p, to)).collect();
@@ -306,6 +329,7 @@ impl StreamJob {
                     ..
                 } => {
                     tracing::warn!(batch = %batch.id, partition, ?stored, claimed, "batch rejected: another instance counted these records; re-seeking");
+                    self.metrics.rejected();
                     let partitions: Vec<i32> = self.positions.partitions().collect();
                     self.position(&partitions).await?;
                 }
@@ -313,6 +337,21 @@ impl StreamJob {
         }
         self.publish_closed_windows().await;
         Ok(())
+    }
+
+    /// Sets each assigned partition's lag: records in it not yet counted. A failed query skips a
+    /// partition until the next measurement.
+    async fn measure_lag(&mut self) {
+        let positioned: Vec<(i32, i64)> = self
+            .positions
+            .partitions()
+            .filter_map(|partition| Some((partition, self.positions.next(partition)?)))
+            .collect();
+        for (partition, next) in positioned {
+            if let Ok((_, high)) = self.subscriber.watermarks(partition).await {
+                self.metrics.set_lag(partition, (high - next).max(0));
+            }
+        }
     }
 
     async fn publish_dead_letters(&mut self) -> Result<(), JobError> {
@@ -435,7 +474,7 @@ impl StreamJob {
         }
     }
 
-    /// Retries a seek (`Some(offset)`) or an earliest-offset query (`None`) until it succeeds.
+    /// Retries a seek (`Some(offset)`) or a query of the earliest offset (`None`) until it succeeds.
     async fn retry_bus(
         &mut self,
         what: &str,
@@ -450,7 +489,11 @@ impl StreamJob {
                     .seek(partition, offset)
                     .await
                     .map(|()| offset),
-                None => self.subscriber.earliest_offset(partition).await,
+                None => self
+                    .subscriber
+                    .watermarks(partition)
+                    .await
+                    .map(|(low, _)| low),
             };
             match outcome {
                 Ok(offset) => return Ok(offset),

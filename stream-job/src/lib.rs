@@ -5,7 +5,9 @@
 
 pub mod config;
 pub mod job;
+pub mod metrics;
 pub mod positions;
 
 pub use config::{JobArgs, JobSettings};
 pub use job::{JobError, StreamJob};
+pub use metrics::JobMetrics;

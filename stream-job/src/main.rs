@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use stream_job::{JobArgs, StreamJob};
+use stream_job::{JobArgs, JobMetrics, StreamJob};
 use tokio_util::sync::CancellationToken;
 use wordfreq_bus::{KafkaPublisher, KafkaSubscriber};
 use wordfreq_store::RedisStore;
@@ -48,17 +48,41 @@ async fn main() -> anyhow::Result<()> {
         args.settings.produce_timeout,
     )
     .context("creating the Kafka producer")?;
-    tracing::info!(topic = %args.kafka.topic, group = %args.consumer_group, "stream job starting");
+    let store: Arc<dyn wordfreq_store::Store> = Arc::new(store);
+    let metrics = Arc::new(JobMetrics::default());
+    let listener = tokio::net::TcpListener::bind(args.metrics_addr)
+        .await
+        .with_context(|| {
+            format!(
+                "binding {} for metrics (is another process using the port?)",
+                args.metrics_addr
+            )
+        })?;
+    let server = tokio::spawn({
+        let stop = stop.clone();
+        let router = stream_job::metrics::router(metrics.clone(), store.clone());
+        async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(stop.cancelled_owned())
+                .await
+        }
+    });
+    tracing::info!(topic = %args.kafka.topic, group = %args.consumer_group, metrics = %args.metrics_addr, "stream job starting");
     let job = StreamJob::new(
         Box::new(subscriber),
-        Arc::new(store),
+        store,
         Arc::new(publisher),
         args.kafka.topic,
         args.settings,
+        metrics,
         stop,
     )
     .context("starting the stream job")?;
     job.run().await.context("stream job")?;
+    server
+        .await
+        .context("metrics server task")?
+        .context("metrics server")?;
     tracing::info!("stream job stopped");
     Ok(())
 }

@@ -361,7 +361,7 @@ impl Subscriber for KafkaSubscriber {
         .map_err(|err| BusError::Unavailable(format!("seek task: {err}")))?
     }
 
-    async fn earliest_offset(&mut self, partition: i32) -> Result<i64, BusError> {
+    async fn watermarks(&mut self, partition: i32) -> Result<(i64, i64), BusError> {
         let consumer = self.consumer.clone();
         let topic = self.topic.clone();
         tokio::task::spawn_blocking(move || {
@@ -369,7 +369,6 @@ impl Subscriber for KafkaSubscriber {
         })
         .await
         .map_err(|err| BusError::Unavailable(format!("watermark task: {err}")))?
-        .map(|(low, _high)| low)
         .map_err(|err| BusError::Unavailable(format!("watermarks of partition {partition}: {err}")))
     }
 

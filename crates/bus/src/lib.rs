@@ -111,8 +111,8 @@ pub trait Subscriber: Send + Sync {
     /// Moves the read position of an assigned partition to `offset`.
     async fn seek(&mut self, partition: i32, offset: i64) -> Result<(), BusError>;
 
-    /// The earliest offset a partition still holds.
-    async fn earliest_offset(&mut self, partition: i32) -> Result<i64, BusError>;
+    /// The earliest offset a partition still holds and the offset its next record will get.
+    async fn watermarks(&mut self, partition: i32) -> Result<(i64, i64), BusError>;
 
     /// Records progress where standard lag tools look (Kafka's committed offsets). Best-effort:
     /// the caller's store, not this, is what it resumes from.

@@ -1,5 +1,5 @@
-//! What every wordfreq binary shares: structured logging set-up, the one shutdown signal, and the
-//! flags that more than one binary takes.
+//! What every wordfreq binary shares: structured logging set-up, the one shutdown signal, the
+//! metrics response, and the flags that more than one binary takes.
 
 use clap::{Args, ValueEnum};
 use tracing_subscriber::EnvFilter;
@@ -54,6 +54,25 @@ pub fn init_tracing(args: &LogArgs, default_filter: &str) {
         LogFormat::Text => registry.with(fmt).try_init(),
         LogFormat::Json => registry.with(fmt.json().flatten_event(true)).try_init(),
     };
+}
+
+/// A metrics registry as `GET /metrics` answers it: the OpenMetrics text format, which Prometheus
+/// reads.
+pub fn metrics_response(
+    registry: &prometheus_client::registry::Registry,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, registry)
+        .expect("writing to a String cannot fail");
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }
 
 /// Resolves on the first Ctrl-C or SIGTERM: the one shutdown signal every service waits on.

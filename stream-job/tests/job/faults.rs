@@ -25,6 +25,7 @@ fn spawn_job_process(bed: &Bed) -> Child {
         .env("REDIS_URL", bed.redis.as_ref().unwrap().url())
         .env("REDIS_PREFIX", &bed.redis_prefix)
         .env("CONSUMER_GROUP", &bed.group)
+        .env("METRICS_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeZone, Utc};
 use serde_json::json;
-use stream_job::{JobSettings, StreamJob};
+use stream_job::{JobMetrics, JobSettings, StreamJob};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use wordfreq_bus::{
@@ -162,6 +162,14 @@ impl Bed {
 
     /// Starts a job instance as a task; cancel the token to stop it.
     pub async fn spawn_job(&self) -> (CancellationToken, JoinHandle<()>) {
+        self.spawn_job_with(Arc::new(JobMetrics::default())).await
+    }
+
+    /// As [`Bed::spawn_job`], recording into `metrics`.
+    pub async fn spawn_job_with(
+        &self,
+        metrics: Arc<JobMetrics>,
+    ) -> (CancellationToken, JoinHandle<()>) {
         let stop = CancellationToken::new();
         let job = StreamJob::new(
             self.subscriber(),
@@ -169,6 +177,7 @@ impl Bed {
             self.publisher.clone(),
             &self.topic,
             JobSettings::default(),
+            metrics,
             stop.clone(),
         )
         .unwrap();

@@ -5,3 +5,4 @@ mod exactness;
 mod faults;
 mod helpers;
 mod lateness;
+mod observability;

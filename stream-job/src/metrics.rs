@@ -1,0 +1,193 @@
+//! The stream job's `/metrics` and `/health` (on `METRICS_ADDR`): records, invalid and late
+//! records, batches by outcome, batch size, flush latency, per-partition lag, and the end-to-end
+//! latency from a record's event time to the flush that made it visible.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use serde_json::json;
+use wordfreq_store::Store;
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartitionLabels {
+    partition: i64,
+}
+
+/// The job's metrics. Shared between the job loop and the metrics server.
+pub struct JobMetrics {
+    registry: Registry,
+    records: Counter,
+    invalid_records: Counter,
+    late_records: Counter,
+    batches: Family<OutcomeLabels, Counter>,
+    batch_records: Histogram,
+    flush_seconds: Histogram,
+    end_to_end_seconds: Histogram,
+    lag: Family<PartitionLabels, Gauge>,
+}
+
+impl Default for JobMetrics {
+    fn default() -> Self {
+        let records = Counter::default();
+        let invalid_records = Counter::default();
+        let late_records = Counter::default();
+        let batches = Family::default();
+        // 1 to about 260,000 records.
+        let batch_records = Histogram::new(exponential_buckets(1.0, 4.0, 10));
+        // 0.5 ms to about 16 s.
+        let flush_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        // 1 ms to about 65 s.
+        let end_to_end_seconds = Histogram::new(exponential_buckets(0.001, 2.0, 17));
+        let lag = Family::default();
+        let mut registry = Registry::with_prefix("wordfreq");
+        registry.register("records", "Good records counted", records.clone());
+        registry.register(
+            "invalid_records",
+            "Records sent to the dead-letter topic",
+            invalid_records.clone(),
+        );
+        registry.register(
+            "late_records",
+            "Records whose window had closed",
+            late_records.clone(),
+        );
+        registry.register(
+            "batches",
+            "Batches by outcome (applied, rejected)",
+            batches.clone(),
+        );
+        registry.register(
+            "batch_records",
+            "Records per applied batch",
+            batch_records.clone(),
+        );
+        registry.register(
+            "flush_duration_seconds",
+            "Time to apply a batch to the store",
+            flush_seconds.clone(),
+        );
+        registry.register(
+            "end_to_end_seconds",
+            "From a record's event time to the flush that made it visible",
+            end_to_end_seconds.clone(),
+        );
+        registry.register(
+            "consumer_lag",
+            "Records not yet counted, per partition",
+            lag.clone(),
+        );
+        Self {
+            registry,
+            records,
+            invalid_records,
+            late_records,
+            batches,
+            batch_records,
+            flush_seconds,
+            end_to_end_seconds,
+            lag,
+        }
+    }
+}
+
+impl JobMetrics {
+    /// An applied batch: its tallies, how long applying took, and each record's event time.
+    pub fn applied(
+        &self,
+        records: u64,
+        invalid: u64,
+        late: u64,
+        flush: Duration,
+        event_times_ms: &[i64],
+        now_ms: i64,
+    ) {
+        self.records.inc_by(records);
+        self.invalid_records.inc_by(invalid);
+        self.late_records.inc_by(late);
+        self.count_batch("applied");
+        self.batch_records.observe((records + invalid) as f64);
+        self.flush_seconds.observe(flush.as_secs_f64());
+        for event_ms in event_times_ms {
+            self.end_to_end_seconds
+                .observe((now_ms - event_ms).max(0) as f64 / 1000.0);
+        }
+    }
+
+    pub fn rejected(&self) {
+        self.count_batch("rejected");
+    }
+
+    pub fn set_lag(&self, partition: i32, lag: i64) {
+        self.lag
+            .get_or_create(&PartitionLabels {
+                partition: partition.into(),
+            })
+            .set(lag);
+    }
+
+    pub fn forget_partition(&self, partition: i32) {
+        self.lag.remove(&PartitionLabels {
+            partition: partition.into(),
+        });
+    }
+
+    fn count_batch(&self, outcome: &str) {
+        self.batches
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+}
+
+#[derive(Clone)]
+struct Shared {
+    metrics: Arc<JobMetrics>,
+    store: Arc<dyn Store>,
+}
+
+/// `/metrics`, and `/health`: 200 when the store answers, 503 otherwise.
+pub fn router(metrics: Arc<JobMetrics>, store: Arc<dyn Store>) -> Router {
+    Router::new()
+        .route("/metrics", get(render))
+        .route("/health", get(health))
+        .with_state(Shared { metrics, store })
+}
+
+async fn render(State(shared): State<Shared>) -> Response {
+    wordfreq_runtime::metrics_response(&shared.metrics.registry)
+}
+
+async fn health(State(shared): State<Shared>) -> Response {
+    match shared.store.check_health().await {
+        Ok(()) => (
+            StatusCode::OK,
+            axum::Json(json!({"status": "healthy", "store_connected": true})),
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "health check: store unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(json!({"status": "unhealthy", "store_connected": false})),
+            )
+                .into_response()
+        }
+    }
+}
