@@ -293,6 +293,11 @@ impl KafkaSubscriber {
             // A killed member's partitions move to the others within seconds, not 45.
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "2000")
+            // How long the broker may hold a fetch waiting for data. tansu holds every fetch for
+            // the whole wait even when records are there, so librdkafka's 500 ms default made up
+            // most of the end-to-end latency (p99 near 2 s at 2,000 records/s; 56 ms with 10 ms
+            // and a 20 ms trigger). The cost: about 100 empty fetches a second while idle.
+            .set("fetch.wait.max.ms", "10")
             .create_with_context(RebalanceEvents { events })
             .map_err(|err| BusError::Unavailable(format!("creating the Kafka consumer: {err}")))?;
         consumer.subscribe(&[&args.topic]).map_err(|err| {
