@@ -4,11 +4,12 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, Producer};
 use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use crate::process::{Launch, ServerProcess};
 
@@ -59,6 +60,24 @@ impl KafkaBroker {
         let mut config = ClientConfig::new();
         config.set("bootstrap.servers", &self.bootstrap_servers);
         config
+    }
+
+    /// A consumer in a group of its own that commits nothing, assigned `(topic, partition, from)`:
+    /// for reading records back in tests.
+    pub fn reader(&self, assignment: &[(&str, i32, Offset)]) -> BaseConsumer {
+        let consumer: BaseConsumer = self
+            .client_config()
+            .set("group.id", crate::TestNames::new("reader").group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .expect("creating a Kafka consumer");
+        let mut list = TopicPartitionList::new();
+        for &(topic, partition, from) in assignment {
+            list.add_partition_offset(topic, partition, from)
+                .expect("a valid offset");
+        }
+        consumer.assign(&list).expect("assigning partitions");
+        consumer
     }
 
     /// Creates a topic (succeeds if it already exists).

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use producer_api::{ApiSettings, AppState, serve};
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::Offset;
+use rdkafka::consumer::Consumer;
 use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 use tokio::sync::oneshot;
 use wordfreq_bus::{KafkaArgs, KafkaPublisher, MemoryBus, Publisher};
@@ -150,7 +150,7 @@ impl TestApp {
 
     /// How many records the topic holds (sum of the partitions' high watermarks).
     pub fn stored_count(&self) -> i64 {
-        let consumer = self.consumer();
+        let consumer = self.broker().reader(&[]);
         (0..3)
             .map(|partition| {
                 consumer
@@ -163,19 +163,18 @@ impl TestApp {
 
     /// Every record of the topic, read from the beginning of each partition.
     pub fn read_topic(&self) -> Vec<TopicRecord> {
-        let consumer = self.consumer();
-        let mut assignment = TopicPartitionList::new();
-        let mut remaining = 0;
-        for partition in 0..3 {
-            assignment
-                .add_partition_offset(&self.topic, partition, Offset::Beginning)
-                .unwrap();
-            remaining += consumer
-                .fetch_watermarks(&self.topic, partition, WAIT)
-                .unwrap()
-                .1;
-        }
-        consumer.assign(&assignment).unwrap();
+        let partitions: Vec<(&str, i32, Offset)> = (0..3)
+            .map(|p| (self.topic.as_str(), p, Offset::Beginning))
+            .collect();
+        let consumer = self.broker().reader(&partitions);
+        let mut remaining: i64 = (0..3)
+            .map(|partition| {
+                consumer
+                    .fetch_watermarks(&self.topic, partition, WAIT)
+                    .unwrap()
+                    .1
+            })
+            .sum();
         let deadline = Instant::now() + WAIT;
         let mut records = Vec::new();
         while remaining > 0 {
@@ -195,14 +194,5 @@ impl TestApp {
             }
         }
         records
-    }
-
-    fn consumer(&self) -> BaseConsumer {
-        self.broker()
-            .client_config()
-            .set("group.id", TestNames::new("api-read").group)
-            .set("enable.auto.commit", "false")
-            .create()
-            .unwrap()
     }
 }

@@ -5,12 +5,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::Utc;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::Offset;
 use rdkafka::message::{Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
 use wordfreq_domain::names::DEAD_LETTER_TOPIC;
 use wordfreq_store::View;
-use wordfreq_testkit::TestNames;
 
 use crate::helpers::{Bed, WAIT, expected_counts, produce, record_json, submissions};
 
@@ -152,20 +150,11 @@ async fn bad_records_go_to_the_dead_letter_topic_with_their_reason_and_source_an
 
 /// The headers of the first `count` dead letters.
 fn read_dead_letters(bed: &Bed, count: usize) -> Vec<HashMap<String, String>> {
-    let consumer: BaseConsumer = bed
-        .broker
-        .as_ref()
-        .unwrap()
-        .client_config()
-        .set("group.id", TestNames::new("dlq-read").group)
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let mut assignment = TopicPartitionList::new();
-    assignment
-        .add_partition_offset(DEAD_LETTER_TOPIC, 0, Offset::Beginning)
-        .unwrap();
-    consumer.assign(&assignment).unwrap();
+    let consumer =
+        bed.broker
+            .as_ref()
+            .unwrap()
+            .reader(&[(DEAD_LETTER_TOPIC, 0, Offset::Beginning)]);
     let deadline = Instant::now() + WAIT;
     let mut letters = Vec::new();
     while letters.len() < count {

@@ -5,9 +5,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::Offset;
 use rdkafka::message::{Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
 use wordfreq_bus::memory::StoredRecord;
 use wordfreq_bus::{
     ConsumerEvent, Delivery, IncomingRecord, KafkaArgs, KafkaPublisher, KafkaSubscriber, MemoryBus,
@@ -73,22 +72,11 @@ impl Harness for Kafka {
     }
 
     fn read_back(&self, delivery: &Delivery) -> StoredRecord {
-        let consumer: BaseConsumer = self
-            .broker
-            .client_config()
-            .set("group.id", TestNames::new("read-back").group)
-            .set("enable.auto.commit", "false")
-            .create()
-            .unwrap();
-        let mut assignment = TopicPartitionList::new();
-        assignment
-            .add_partition_offset(
-                &delivery.topic,
-                delivery.partition,
-                Offset::Offset(delivery.offset),
-            )
-            .unwrap();
-        consumer.assign(&assignment).unwrap();
+        let consumer = self.broker.reader(&[(
+            delivery.topic.as_str(),
+            delivery.partition,
+            Offset::Offset(delivery.offset),
+        )]);
         let message = consumer
             .poll(WAIT)
             .unwrap_or_else(|| panic!("nothing at {delivery:?} within {WAIT:?}"))
