@@ -65,6 +65,8 @@ pub struct StreamJob {
     flushes: u64,
     stop: CancellationToken,
     metrics: Arc<JobMetrics>,
+    /// When the missing input topic was last reported, so the log says it without flooding.
+    topic_missing_logged: Option<std::time::Instant>,
 }
 
 /// The batch being gathered.
@@ -131,6 +133,7 @@ impl StreamJob {
             flushes: 0,
             stop,
             metrics,
+            topic_missing_logged: None,
         })
     }
 
@@ -150,6 +153,7 @@ impl StreamJob {
                 event = self.subscriber.next_event() => {
                     match event {
                         Ok(event) => self.handle(event).await?,
+                        Err(BusError::Rejected(why)) => self.wait_for_topic(&why).await?,
                         Err(err) => {
                             tracing::warn!(error = %err, "consumer error; retrying");
                             self.pause(Duration::from_millis(500)).await?;
@@ -337,6 +341,19 @@ impl StreamJob {
         }
         self.publish_closed_windows().await;
         Ok(())
+    }
+
+    /// The input topic is missing: say so plainly (once, then every 30 s) and wait for it.
+    async fn wait_for_topic(&mut self, why: &str) -> Result<(), JobError> {
+        let now = std::time::Instant::now();
+        if self
+            .topic_missing_logged
+            .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(30))
+        {
+            tracing::warn!(topic = %self.topic, "{why}; waiting for it to be created (scripts/kafka-init.sh creates it)");
+            self.topic_missing_logged = Some(now);
+        }
+        self.pause(Duration::from_secs(1)).await
     }
 
     /// Sets each assigned partition's lag: records in it not yet counted. A failed query skips a

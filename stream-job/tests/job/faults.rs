@@ -9,26 +9,53 @@ use rdkafka::Offset;
 use rdkafka::message::{Headers, Message};
 use wordfreq_domain::names::DEAD_LETTER_TOPIC;
 use wordfreq_store::View;
+use wordfreq_testkit::TestNames;
 
 use crate::helpers::{Bed, WAIT, expected_counts, produce, record_json, submissions};
 
 /// The `stream-job` binary on the bed's broker, Redis, topic and group.
-fn spawn_job_process(bed: &Bed) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_stream-job"))
+fn spawn_job_process(bed: &Bed) -> JobProcess {
+    JobProcess(
+        job_command(bed, &bed.topic)
+            .spawn()
+            .expect("starting stream-job"),
+    )
+}
+
+/// A `stream-job` process, killed when dropped so a failed assertion leaves none behind.
+struct JobProcess(Child);
+
+impl JobProcess {
+    /// SIGKILL, as a crash would, and reap it.
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for JobProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The `stream-job` command for the bed, reading `topic`, quiet unless its stderr is redirected.
+fn job_command(bed: &Bed, topic: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stream-job"));
+    command
         .env(
             "KAFKA_BOOTSTRAP_SERVERS",
             bed.broker.as_ref().unwrap().bootstrap_servers(),
         )
-        .env("KAFKA_TOPIC", &bed.topic)
+        .env("KAFKA_TOPIC", topic)
         .env("REDIS_URL", bed.redis.as_ref().unwrap().url())
         .env("REDIS_PREFIX", &bed.redis_prefix)
         .env("CONSUMER_GROUP", &bed.group)
         .env("METRICS_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting stream-job")
+        .stderr(Stdio::null());
+    command
 }
 
 /// A delay in 0..300 ms that differs from run to run, so kills land at different moments.
@@ -66,8 +93,7 @@ async fn the_job_killed_with_sigkill_three_times_mid_stream_still_counts_exactly
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         tokio::time::sleep(random_delay()).await;
-        job.kill().unwrap();
-        job.wait().unwrap();
+        job.kill();
         let counted = store.stats().await.unwrap().records_processed;
         eprintln!("kill {kill}: SIGKILL after {counted} records counted");
         wait_until_group_is_empty();
@@ -75,8 +101,7 @@ async fn the_job_killed_with_sigkill_three_times_mid_stream_still_counts_exactly
     }
     producing.await.unwrap();
     bed.wait_for_records(&*store, RECORDS).await;
-    job.kill().unwrap();
-    job.wait().unwrap();
+    job.kill();
 
     let all = store.counts(&View::AllTime).await.unwrap();
     assert_eq!(all.total(), expected_all.total(), "total words differ");
@@ -222,5 +247,50 @@ async fn redis_stopped_mid_stream_and_restarted_leaves_the_counts_exact() {
     stop.cancel();
     job.await.unwrap();
 
+    assert_eq!(store.counts(&View::AllTime).await.unwrap(), expected_all);
+}
+
+#[tokio::test]
+async fn with_its_topic_missing_the_job_says_so_waits_and_counts_once_the_topic_exists() {
+    let bed = Bed::real().await;
+    let topic = TestNames::new("not-yet").topic;
+    let mut command = job_command(&bed, &topic);
+    command.env("LOG_FORMAT", "json").stderr(Stdio::piped());
+    let mut job = JobProcess(command.spawn().expect("starting stream-job"));
+    let stderr = job.0.stderr.take().unwrap();
+    let (lines, mut logged) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+
+    let said_so = tokio::time::timeout(WAIT, async {
+        while let Some(line) = logged.recv().await {
+            if line.contains("does not exist") && line.contains(&topic) {
+                return line;
+            }
+        }
+        panic!("stream-job exited without saying the topic is missing");
+    })
+    .await
+    .expect("no word of the missing topic within the bound");
+    assert!(
+        said_so.contains("waiting for it to be created"),
+        "{said_so}"
+    );
+
+    bed.broker.as_ref().unwrap().create_topic(&topic, 3).await;
+    let texts = submissions(500, 19, Utc::now().timestamp_millis());
+    let (expected_all, _) = expected_counts(&texts);
+    let store = bed.store().await;
+    produce(
+        bed.publisher.clone(),
+        topic,
+        texts.iter().map(record_json).collect(),
+    )
+    .await;
+    bed.wait_for_records(&*store, 500).await;
+    job.kill();
     assert_eq!(store.counts(&View::AllTime).await.unwrap(), expected_all);
 }
