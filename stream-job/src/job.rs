@@ -35,6 +35,8 @@ use crate::positions::{Admit, Positions};
 const RESULT_WORDS: usize = 100;
 /// Waits between retries while a dependency is down grow to this.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Seeks and watermark queries are tried this many times before a partition is left unpositioned.
+const BUS_ATTEMPTS: u32 = 4;
 /// How often the consumer lag is measured (a broker round trip per partition).
 const LAG_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -181,20 +183,21 @@ impl StreamJob {
             }
             ConsumerEvent::Revoked(partitions) => {
                 tracing::info!(?partitions, "partitions revoked");
-                // What was counted so far is still ours to try; the fence settles any race.
-                self.flush().await?;
-                for partition in partitions {
+                // Forgotten first, so a rejected flush re-positions only what is still ours;
+                // their records stay in the open batch, still ours to try: the fence settles it.
+                for &partition in &partitions {
                     self.positions.remove(partition);
                     self.watermark.revoke(partition);
                     self.metrics.forget_partition(partition);
                 }
-                Ok(())
+                self.flush().await
             }
             ConsumerEvent::Record(record) => self.take(record).await,
         }
     }
 
-    /// Seeks `partitions` to where the store says they stand (earliest, for one it never saw).
+    /// Seeks `partitions` to where the store says they stand (earliest, for one it never saw). A
+    /// partition that cannot be sought is left unpositioned: its next record tries again.
     async fn position(&mut self, partitions: &[i32]) -> Result<(), JobError> {
         let stored = self
             .retry("reading offsets", || self.store.offsets(&self.topic))
@@ -202,13 +205,22 @@ impl StreamJob {
         for &partition in partitions {
             let next = match stored.get(&partition) {
                 Some(&next) => next,
-                None => {
-                    self.retry_bus("reading the earliest offset", partition, None)
-                        .await?
-                }
+                None => match self
+                    .retry_bus("reading the partition's watermarks", partition, None)
+                    .await?
+                {
+                    Some(earliest) => earliest,
+                    None => continue,
+                },
             };
             self.positions.set(partition, next);
-            self.retry_bus("seeking", partition, Some(next)).await?;
+            if self
+                .retry_bus("seeking", partition, Some(next))
+                .await?
+                .is_none()
+            {
+                self.positions.remove(partition);
+            }
         }
         Ok(())
     }
@@ -232,9 +244,14 @@ impl StreamJob {
                     seen = record.offset,
                     "records missing; seeking back"
                 );
-                self.retry_bus("seeking", partition, Some(resume_at))
-                    .await
-                    .map(drop)
+                if self
+                    .retry_bus("seeking", partition, Some(resume_at))
+                    .await?
+                    .is_none()
+                {
+                    self.positions.remove(partition);
+                }
+                Ok(())
             }
             Admit::Count => {
                 let next = record.offset + 1;
@@ -491,15 +508,17 @@ impl StreamJob {
         }
     }
 
-    /// Retries a seek (`Some(offset)`) or a query of the earliest offset (`None`) until it succeeds.
+    /// Retries a seek (`Some(offset)`) or a query of the earliest offset (`None`) a few times;
+    /// `None` when it keeps failing (the partition may no longer be ours), rather than stalling
+    /// the job on one partition.
     async fn retry_bus(
         &mut self,
         what: &str,
         partition: i32,
         seek_to: Option<i64>,
-    ) -> Result<i64, JobError> {
+    ) -> Result<Option<i64>, JobError> {
         let mut backoff = Duration::from_millis(100);
-        loop {
+        for attempt in 1..=BUS_ATTEMPTS {
             let outcome: Result<i64, BusError> = match seek_to {
                 Some(offset) => self
                     .subscriber
@@ -513,14 +532,18 @@ impl StreamJob {
                     .map(|(low, _)| low),
             };
             match outcome {
-                Ok(offset) => return Ok(offset),
-                Err(err) => {
+                Ok(offset) => return Ok(Some(offset)),
+                Err(err) if attempt < BUS_ATTEMPTS => {
                     tracing::warn!(partition, error = %err, retry_in = ?backoff, "{what} failed");
                     self.pause(backoff).await?;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
+                Err(err) => {
+                    tracing::warn!(partition, error = %err, "{what} keeps failing; the partition's next record tries again");
+                }
             }
         }
+        Ok(None)
     }
 
     async fn pause(&self, duration: Duration) -> Result<(), JobError> {
