@@ -253,9 +253,11 @@ async fn main() {
         "steady_records": sent, "end_to_end_p50_ms_at_most": p50, "end_to_end_p99_ms_at_most": p99,
         "produce_ack_p50_ms": ack_p50, "produce_ack_p99_ms": ack_p99,
     });
-    std::fs::create_dir_all("target/bench").unwrap();
+    // `cargo bench` runs in the crate's directory; the report goes to the workspace's target/.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
+    std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
-        "target/bench/pipeline.json",
+        dir.join("pipeline.json"),
         serde_json::to_vec_pretty(&report).unwrap(),
     )
     .unwrap();
