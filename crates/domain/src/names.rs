@@ -107,6 +107,11 @@ impl RedisKeys {
     pub fn offset_field(topic: &str, partition: i32) -> String {
         format!("{topic}:{partition}")
     }
+
+    /// The partition an [`RedisKeys::offset_field`] names, if the field is `topic`'s.
+    pub fn partition_of(field: &str, topic: &str) -> Option<i32> {
+        field.strip_prefix(topic)?.strip_prefix(':')?.parse().ok()
+    }
 }
 
 #[cfg(test)]
@@ -122,5 +127,11 @@ mod tests {
         assert_eq!(keys.offsets(), "{wordfreq}:offsets");
         assert_eq!(keys.updates(), "{wordfreq}:updates");
         assert_eq!(RedisKeys::offset_field("user_text", 2), "user_text:2");
+        assert_eq!(RedisKeys::partition_of("user_text:2", "user_text"), Some(2));
+        assert_eq!(
+            RedisKeys::partition_of("user_text.dlq:2", "user_text"),
+            None
+        );
+        assert_eq!(RedisKeys::partition_of("other:2", "user_text"), None);
     }
 }

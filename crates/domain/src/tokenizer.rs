@@ -283,8 +283,8 @@ static ASCII_CLASS: [u8; 256] = {
             KEEP
         } else if b.is_ascii_uppercase() {
             UPPER
-        } else if matches!(b, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
-            // Unicode White_Space within ASCII; `u8::is_ascii_whitespace` lacks vertical tab.
+        } else if (b as char).is_whitespace() {
+            // Unicode White_Space, as everywhere; `u8::is_ascii_whitespace` lacks vertical tab.
             SPACE
         } else {
             DELETE

@@ -105,10 +105,7 @@ impl Store for MemoryStore {
             .state()
             .offsets
             .iter()
-            .filter_map(|(field, &offset)| {
-                let partition = field.strip_prefix(topic)?.strip_prefix(':')?.parse().ok()?;
-                Some((partition, offset))
-            })
+            .filter_map(|(field, &offset)| Some((RedisKeys::partition_of(field, topic)?, offset)))
             .collect())
     }
 

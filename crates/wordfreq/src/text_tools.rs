@@ -97,7 +97,7 @@ fn last_cut(bytes: &[u8]) -> Option<usize> {
     (1..=bytes.len()).rev().find(|&end| {
         let last = bytes[end - 1];
         if last.is_ascii() {
-            return is_ascii_white_space(last);
+            return char::from(last).is_whitespace();
         }
         // A multi-byte White_Space character is two (U+0085, U+00A0) or three bytes long.
         (2..=3).any(|len| {
@@ -121,11 +121,6 @@ fn as_utf8(bytes: &[u8], offset: u64) -> Result<&str, TextToolError> {
     std::str::from_utf8(bytes).map_err(|err| TextToolError::NotUtf8 {
         offset: offset + err.valid_up_to() as u64,
     })
-}
-
-/// The ASCII characters with the Unicode White_Space property.
-fn is_ascii_white_space(byte: u8) -> bool {
-    matches!(byte, b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r')
 }
 
 #[cfg(test)]
