@@ -4,11 +4,13 @@
 
 pub mod aggregate;
 pub mod names;
+pub mod query;
 pub mod record;
 pub mod tokenizer;
 pub mod window;
 
 pub use aggregate::{Batch, Timeliness, WordCounts};
+pub use query::{TopWords, Trend, WordQuery, trending};
 pub use record::{DecodedRecord, InvalidRecord, TextRecord, decode_record};
 pub use tokenizer::{DEFAULT_MIN_WORD_LENGTH, Tokenizer};
 pub use window::{PartitionId, Watermark, Window, Windows};

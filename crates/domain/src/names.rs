@@ -98,6 +98,12 @@ impl RedisKeys {
         format!("{}offsets", self.prefix)
     }
 
+    /// Where a read builds the union of windows for a sliding view; it exists only while that
+    /// read's script runs.
+    pub fn scratch(&self) -> String {
+        format!("{}scratch", self.prefix)
+    }
+
     /// Pub/sub channel announcing each flush.
     pub fn updates(&self) -> String {
         format!("{}updates", self.prefix)

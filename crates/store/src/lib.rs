@@ -14,8 +14,9 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
-use wordfreq_domain::{Batch, WordCounts};
+use wordfreq_domain::{Batch, TopWords, WordCounts, WordQuery};
 
 pub mod memory;
 pub mod redis;
@@ -131,8 +132,16 @@ pub trait Store: Send + Sync + 'static {
     /// Every word of a view with its count.
     async fn counts(&self, view: &View) -> Result<WordCounts, StoreError>;
 
+    /// The words of a view that `query` shows, ranked, with the view's totals; cheaper than
+    /// [`Store::counts`] when only the top of a large view is wanted.
+    async fn top(&self, view: &View, query: &WordQuery) -> Result<TopWords, StoreError>;
+
     async fn stats(&self) -> Result<Stats, StoreError>;
 
     /// Whether the store answers now.
     async fn check_health(&self) -> Result<(), StoreError>;
+
+    /// Announcements of the batches applied from now on. The stream ends when the store's
+    /// connection is lost; subscribe again once it answers.
+    async fn updates(&self) -> Result<BoxStream<'static, Update>, StoreError>;
 }

@@ -4,10 +4,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use std::future::ready;
+
 use async_trait::async_trait;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use tokio::sync::broadcast;
-use wordfreq_domain::WordCounts;
+use tokio_stream::wrappers::BroadcastStream;
 use wordfreq_domain::names::RedisKeys;
+use wordfreq_domain::{TopWords, WordCounts, WordQuery};
 
 use crate::{Applied, FencedBatch, Stats, Store, StoreError, Update, View};
 
@@ -39,11 +44,6 @@ impl Default for MemoryStore {
 impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Announcements of applied batches, as Redis's updates channel.
-    pub fn subscribe(&self) -> broadcast::Receiver<Update> {
-        self.updates.subscribe()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -113,18 +113,16 @@ impl Store for MemoryStore {
         let state = self.state();
         Ok(match view {
             View::AllTime => state.all_time.clone(),
-            View::Windows(starts) => {
-                let now = Instant::now();
-                let mut union = WordCounts::new();
-                for start in starts {
-                    if let Some((counts, expires)) = state.windows.get(start)
-                        && *expires > now
-                    {
-                        union.merge(counts);
-                    }
-                }
-                union
-            }
+            View::Windows(starts) => state.union(starts),
+        })
+    }
+
+    async fn top(&self, view: &View, query: &WordQuery) -> Result<TopWords, StoreError> {
+        let state = self.state();
+        Ok(match view {
+            // Read under the lock rather than copy every word out first.
+            View::AllTime => query.select(&state.all_time),
+            View::Windows(starts) => query.select(&state.union(starts)),
         })
     }
 
@@ -134,5 +132,30 @@ impl Store for MemoryStore {
 
     async fn check_health(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn updates(&self) -> Result<BoxStream<'static, Update>, StoreError> {
+        // A listener that falls behind skips to the newest announcements: each is only a hint to
+        // read again.
+        let announcements = BroadcastStream::new(self.updates.subscribe());
+        Ok(announcements
+            .filter_map(|update| ready(update.ok()))
+            .boxed())
+    }
+}
+
+impl State {
+    /// The counts of the unexpired windows among `starts`, added up.
+    fn union(&self, starts: &[i64]) -> WordCounts {
+        let now = Instant::now();
+        let mut union = WordCounts::new();
+        for start in starts {
+            if let Some((counts, expires)) = self.windows.get(start)
+                && *expires > now
+            {
+                union.merge(counts);
+            }
+        }
+        union
     }
 }

@@ -5,12 +5,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use std::future::ready;
+
 use async_trait::async_trait;
 use clap::Args;
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script, Value};
-use wordfreq_domain::WordCounts;
 use wordfreq_domain::names::{DEFAULT_REDIS_PREFIX, RedisKeys, stats};
+use wordfreq_domain::{TopWords, WordCounts, WordQuery};
 
 use crate::{Applied, FencedBatch, Stats, Store, StoreError, Update, View};
 
@@ -45,9 +49,12 @@ impl RedisArgs {
 /// Counts in Redis.
 #[derive(Clone)]
 pub struct RedisStore {
+    /// For the updates subscription, which needs a connection of its own.
+    client: redis::Client,
     connection: ConnectionManager,
     keys: RedisKeys,
     apply: Script,
+    read_top: Script,
 }
 
 impl RedisStore {
@@ -60,13 +67,15 @@ impl RedisStore {
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_secs(1));
-        let connection = ConnectionManager::new_with_config(client, config)
+        let connection = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(unavailable)?;
         Ok(Self {
+            client,
             connection,
             keys: RedisKeys::new(prefix),
             apply: Script::new(include_str!("apply_batch.lua")),
+            read_top: Script::new(include_str!("read_top.lua")),
         })
     }
 }
@@ -189,6 +198,48 @@ impl Store for RedisStore {
         Ok(counts)
     }
 
+    async fn top(&self, view: &View, query: &WordQuery) -> Result<TopWords, StoreError> {
+        let mut invocation = self.read_top.prepare_invoke();
+        match view {
+            View::AllTime => invocation.key(self.keys.all_time()).key(self.keys.stats()),
+            View::Windows(starts) if starts.is_empty() => return Ok(TopWords::default()),
+            View::Windows(starts) => {
+                invocation.key(self.keys.scratch()).key(self.keys.stats());
+                for start in starts {
+                    invocation.key(self.keys.window(*start));
+                }
+                &mut invocation
+            }
+        };
+        invocation
+            .arg(query.limit.unwrap_or(0))
+            .arg(query.min_count)
+            .arg(query.contains().unwrap_or(""));
+        let reply: Vec<Value> = invocation
+            .invoke_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        let [total, unique, words @ ..] = reply.as_slice() else {
+            return Err(StoreError::Protocol(format!(
+                "read script answered {reply:?}"
+            )));
+        };
+        let number = |value: &Value| redis::from_redis_value_ref::<u64>(value).map_err(protocol);
+        let candidates = words
+            .chunks_exact(2)
+            .map(|pair| {
+                let word: String = redis::from_redis_value_ref(&pair[0]).map_err(protocol)?;
+                Ok((word, number(&pair[1])?))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(TopWords::ranked(
+            candidates,
+            query.limit,
+            number(total)?,
+            number(unique)?,
+        ))
+    }
+
     async fn stats(&self) -> Result<Stats, StoreError> {
         let fields: HashMap<String, String> = self
             .connection
@@ -222,6 +273,28 @@ impl Store for RedisStore {
         } else {
             Err(StoreError::Protocol(format!("PING answered {pong}")))
         }
+    }
+
+    async fn updates(&self) -> Result<BoxStream<'static, Update>, StoreError> {
+        let subscribe = async {
+            let mut pubsub = self.client.get_async_pubsub().await?;
+            pubsub.subscribe(self.keys.updates()).await?;
+            Ok(pubsub)
+        };
+        let pubsub = tokio::time::timeout(RESPONSE_TIMEOUT, subscribe)
+            .await
+            .map_err(|_| StoreError::Unavailable("subscribing timed out".into()))?
+            .map_err(unavailable)?;
+        Ok(pubsub
+            .into_on_message()
+            .filter_map(|message| {
+                let update = serde_json::from_slice::<Update>(message.get_payload_bytes());
+                if let Err(err) = &update {
+                    tracing::warn!(%err, "ignoring an update announcement this code cannot read");
+                }
+                ready(update.ok())
+            })
+            .boxed())
     }
 }
 

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use wordfreq_domain::{Batch, Timeliness, Tokenizer, Windows};
-use wordfreq_store::{Applied, FencedBatch, MemoryStore, OffsetRange, RedisStore, Store, View};
+use wordfreq_domain::{Batch, Timeliness, Tokenizer, TopWords, Windows, WordQuery};
+use wordfreq_store::{Applied, FencedBatch, OffsetRange, RedisStore, Store, View};
 use wordfreq_testkit::{RedisServer, TestNames};
 
 const TOPIC: &str = "user_text";
@@ -210,6 +210,132 @@ async fn a_healthy_store_says_so(store: Arc<dyn Store>) {
     store.check_health().await.unwrap();
 }
 
+/// A batch of every `(word, count)` pair, on its own partition range.
+fn counted(id: &str, words: &[(&str, u64)], event_ms: i64, partition: i32) -> FencedBatch {
+    let texts: Vec<String> = words
+        .iter()
+        .map(|&(word, count)| vec![word; count as usize].join(" "))
+        .collect();
+    let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+    batch(id, &texts, event_ms, &[(partition, 0, 1)])
+}
+
+async fn the_top_of_a_view_breaks_ties_in_word_order_even_at_the_cut(store: Arc<dyn Store>) {
+    let words = [
+        ("zebra", 3),
+        ("yak", 3),
+        ("apple", 3),
+        ("mango", 3),
+        ("kiwi", 5),
+        ("lime", 1),
+    ];
+    store.apply(&counted("b1", &words, 0, 0)).await.unwrap();
+    let top = store
+        .top(&View::AllTime, &WordQuery::new(Some(3), 1, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        top.words,
+        [("kiwi".into(), 5), ("apple".into(), 3), ("mango".into(), 3)]
+    );
+    assert_eq!((top.total_words, top.unique_words), (18, 6));
+
+    let every = store
+        .top(&View::AllTime, &WordQuery::new(None, 3, None))
+        .await
+        .unwrap();
+    let ranked: Vec<&str> = every.words.iter().map(|(word, _)| word.as_str()).collect();
+    assert_eq!(ranked, ["kiwi", "apple", "mango", "yak", "zebra"]);
+}
+
+async fn the_top_of_a_view_filters_by_min_count_and_search(store: Arc<dyn Store>) {
+    let words = [("café", 4), ("cafés", 1), ("decaf", 2), ("tea", 9)];
+    store.apply(&counted("b1", &words, 0, 0)).await.unwrap();
+    let found = store
+        .top(&View::AllTime, &WordQuery::new(Some(10), 2, Some("CAF")))
+        .await
+        .unwrap();
+    assert_eq!(found.words, [("café".into(), 4), ("decaf".into(), 2)]);
+    assert_eq!((found.total_words, found.unique_words), (16, 4));
+    let none = store
+        .top(&View::AllTime, &WordQuery::new(Some(10), 1, Some("%*?[")))
+        .await
+        .unwrap();
+    assert!(none.words.is_empty(), "search text is matched literally");
+}
+
+async fn the_top_of_a_sliding_view_adds_up_its_windows(store: Arc<dyn Store>) {
+    store
+        .apply(&counted("b1", &[("early", 2), ("both", 1)], 0, 0))
+        .await
+        .unwrap();
+    store
+        .apply(&counted("b2", &[("late", 1), ("both", 3)], 60_000, 1))
+        .await
+        .unwrap();
+    let view = View::Windows(vec![0, 60, 120]);
+    let top = store
+        .top(&view, &WordQuery::new(Some(2), 1, None))
+        .await
+        .unwrap();
+    assert_eq!(top.words, [("both".into(), 4), ("early".into(), 2)]);
+    assert_eq!((top.total_words, top.unique_words), (7, 3));
+    let newest = store
+        .top(
+            &View::Windows(vec![60]),
+            &WordQuery::new(None, 1, Some("l")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(newest.words, [("late".into(), 1)]);
+    let nothing = store
+        .top(&View::Windows(vec![]), &WordQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(nothing, TopWords::default());
+}
+
+async fn each_applied_batch_is_announced_and_a_rejected_one_is_not(store: Arc<dyn Store>) {
+    use futures::StreamExt;
+    let mut updates = store.updates().await.unwrap();
+    let first = batch("b1", &["hello world"], 60_000, &[(0, 0, 1)]);
+    store.apply(&first).await.unwrap();
+    assert_eq!(
+        store.apply(&first).await.unwrap(),
+        Applied::Rejected {
+            topic: TOPIC.into(),
+            partition: 0,
+            stored: Some(1),
+            claimed: 0
+        }
+    );
+    store
+        .apply(&batch("b2", &["again"], 0, &[(0, 1, 2)]))
+        .await
+        .unwrap();
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(10), updates.next())
+            .await
+            .expect("an announcement within 10 s")
+            .expect("the announcements go on")
+    };
+    let update = next().await;
+    assert_eq!(
+        (
+            update.batch_id.as_str(),
+            update.records,
+            update.total_words,
+            update.windows
+        ),
+        ("b1", 1, 2, vec![60])
+    );
+    assert_eq!(
+        next().await.batch_id,
+        "b2",
+        "the rejected replay was announced"
+    );
+}
+
 struct Redis {
     _server: RedisServer,
     store: Arc<RedisStore>,
@@ -252,6 +378,10 @@ conformance!(
     late_records_count_all_time_and_in_late_records_only,
     non_ascii_words_come_back_as_they_went_in,
     a_healthy_store_says_so,
+    the_top_of_a_view_breaks_ties_in_word_order_even_at_the_cut,
+    the_top_of_a_view_filters_by_min_count_and_search,
+    the_top_of_a_sliding_view_adds_up_its_windows,
+    each_applied_batch_is_announced_and_a_rejected_one_is_not,
 );
 
 mod redis_only {
@@ -287,15 +417,12 @@ mod redis_only {
     }
 
     #[tokio::test]
-    async fn window_keys_expire_after_the_retention_and_each_batch_is_announced() {
+    async fn window_keys_expire_after_the_retention_and_all_time_counts_never_do() {
         let server = RedisServer::start();
         let prefix = TestNames::new("store").redis_prefix;
         let store = RedisStore::connect(server.url(), &prefix).await.unwrap();
         let client = ::redis::Client::open(server.url()).unwrap();
-        let mut pubsub = client.get_async_pubsub().await.unwrap();
-        pubsub.subscribe(format!("{prefix}updates")).await.unwrap();
-
-        let mut short_lived = batch("announced", &["fleeting words"], 60_000, &[(0, 0, 1)]);
+        let mut short_lived = batch("short", &["fleeting words"], 60_000, &[(0, 0, 1)]);
         short_lived.window_retention_secs = 100;
         store.apply(&short_lived).await.unwrap();
 
@@ -312,36 +439,5 @@ mod redis_only {
             .await
             .unwrap();
         assert_eq!(all_ttl, -1, "all-time counts never expire");
-
-        use futures::StreamExt;
-        let message = tokio::time::timeout(Duration::from_secs(10), pubsub.on_message().next())
-            .await
-            .expect("an announcement within 10 s")
-            .unwrap();
-        let update: wordfreq_store::Update =
-            serde_json::from_str(&message.get_payload::<String>().unwrap()).unwrap();
-        assert_eq!(
-            (
-                update.batch_id.as_str(),
-                update.records,
-                update.total_words,
-                update.windows
-            ),
-            ("announced", 1, 2, vec![60])
-        );
     }
-}
-
-#[tokio::test]
-async fn the_in_process_store_announces_each_applied_batch_and_not_a_rejected_one() {
-    let store = MemoryStore::new();
-    let mut updates = store.subscribe();
-    let first = batch("b1", &["hello world"], 0, &[(0, 0, 1)]);
-    store.apply(&first).await.unwrap();
-    store.apply(&first).await.unwrap();
-    assert_eq!(updates.try_recv().unwrap().batch_id, "b1");
-    assert!(
-        updates.try_recv().is_err(),
-        "a rejected batch was announced"
-    );
 }
