@@ -1,7 +1,27 @@
-//! `dashboard`: thin entry point; everything lives in the library.
+//! `dashboard`: parse flags, start logging, connect the store, serve.
 
-fn main() -> std::process::ExitCode {
-    // Not built yet: say so instead of pretending to run.
-    eprintln!("dashboard: not implemented yet");
-    std::process::ExitCode::from(2)
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use dashboard::{AppState, DashboardArgs, serve};
+use wordfreq_store::RedisStore;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = DashboardArgs::parse();
+    wordfreq_runtime::init_tracing(&args.log, "dashboard=info,wordfreq_store=info");
+    let redis_url = args.redis.url();
+    let store = RedisStore::connect(&redis_url, &args.redis.prefix)
+        .await
+        .with_context(|| format!("connecting to Redis at {}", args.redis.host))?;
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("binding {} (is another process using the port?)", args.addr))?;
+    tracing::info!(addr = %args.addr, producer_api = %args.settings.producer_api_url, "dashboard listening");
+    let state = AppState::new(Arc::new(store), args.settings)?;
+    serve(listener, state, wordfreq_runtime::shutdown_signal())
+        .await
+        .context("serving")?;
+    Ok(())
 }

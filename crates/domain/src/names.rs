@@ -39,6 +39,9 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("IDLE_TIMEOUT", "10s"),
     ("BATCH_MAX_RECORDS", "10000"),
     ("WINDOW_RETENTION", "24h"),
+    ("PRODUCER_API_KEY", ""),
+    ("HEALTH_INTERVAL", "5s"),
+    ("PUSH_INTERVAL", "250ms"),
 ];
 
 /// The Redis key prefix: the hash tag keeps every key in one Redis Cluster slot, so one Lua script

@@ -1,0 +1,36 @@
+//! `GET /events`: server-sent events for one browser. `refresh` when the counts changed (the page
+//! then fetches its view; reads are shared per update), `health` with the rendered health panel
+//! when a dependency comes or goes. Each connection follows the process's one store subscription.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt, stream};
+use tokio_stream::wrappers::WatchStream;
+
+use crate::AppState;
+use crate::routes::pages::render_health;
+
+pub async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let live = state.live();
+    // Only what changes from now on: the page was rendered with the current state.
+    let refreshes = WatchStream::from_changes(live.refreshes()).map(|refresh| {
+        Event::default()
+            .event("refresh")
+            .json_data(&refresh)
+            .expect("a refresh serializes")
+    });
+    let health = WatchStream::from_changes(live.health_changes()).map(|health| {
+        let html = render_health(&health).unwrap_or_default();
+        // One data line per line of HTML, as the protocol wants.
+        Event::default().event("health").data(html)
+    });
+    let events = stream::select(refreshes, health)
+        .map(Ok)
+        .take_until(state.stopping().clone().cancelled_owned());
+    Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}

@@ -1,0 +1,303 @@
+//! The page and its fragments. `GET /` renders it whole; the controls swap `#words` through
+//! `/fragments/main` (which also puts the view in the address bar); live refreshes fetch
+//! `/fragments/words`; `POST /submit` answers with the submission's outcome.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::charts::{self, Bar, Slice};
+use crate::data::{Read, data_age};
+use crate::error::DashboardError;
+use crate::live::Health;
+use crate::producer::SubmitError;
+use crate::routes::{assets, parse_query};
+use crate::view::{
+    PAGE_INTERVALS, PAGE_LIMITS, PAGE_MIN_COUNTS, PageParams, Refresh, WindowChoice,
+};
+
+/// The hint of the original's empty state.
+const EMPTY_HINT: &str = "The quick brown fox jumps over the lazy dog";
+
+#[derive(Template)]
+#[template(path = "page.html")]
+struct PageTemplate<'a> {
+    params: &'a PageParams,
+    windows: &'static [WindowChoice],
+    limits: (usize, usize),
+    min_counts: (u64, u64),
+    intervals: (u64, u64),
+    asset_version: &'a str,
+    /// Why the URL's view was not used, if it was not.
+    url_notice: Option<String>,
+    health_html: String,
+    words_html: String,
+}
+
+#[derive(Template)]
+#[template(path = "health.html")]
+struct HealthTemplate<'a> {
+    producer_api: &'a Result<(), String>,
+    store: &'a Result<(), String>,
+}
+
+#[derive(Template)]
+#[template(path = "words.html")]
+struct WordsTemplate<'a> {
+    params: &'a PageParams,
+    /// `hx-trigger` of the fragment: how it refreshes itself.
+    trigger: String,
+    error: Option<String>,
+    stale_notice: Option<String>,
+    metrics: Option<Metrics>,
+    bars: Vec<Bar>,
+    slices: Vec<Slice>,
+    table: Vec<Bar>,
+    trends: Vec<TrendRow>,
+    empty_hint: &'static str,
+    rendered_at: String,
+}
+
+/// The metric cards, formatted.
+struct Metrics {
+    unique_words: u64,
+    total_words: u64,
+    records_processed: u64,
+    late_records: u64,
+    invalid_records: u64,
+    /// RFC 3339, for the data-age clock; `None` before the first batch.
+    last_updated: Option<String>,
+    last_updated_label: String,
+    data_age_label: String,
+}
+
+struct TrendRow {
+    word: String,
+    count: u64,
+    expected: String,
+    ratio: String,
+}
+
+#[derive(Template)]
+#[template(path = "submit_result.html")]
+struct SubmitTemplate<'a> {
+    outcome: Result<String, String>,
+    user_id: &'a str,
+}
+
+/// `GET /`: the whole page, for the view in the URL.
+pub async fn page(
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+) -> Result<Html<String>, DashboardError> {
+    let (params, url_notice) = match parse_query::<PageParams>(uri.query().unwrap_or_default()) {
+        Ok(params) => (params.within_controls(), None),
+        Err(err) => (
+            PageParams::default(),
+            Some(format!(
+                "The view in the address could not be read ({err}); showing the default view."
+            )),
+        ),
+    };
+    let words_html = render_words(&state, &params).await?;
+    let page = PageTemplate {
+        params: &params,
+        windows: &WindowChoice::ALL,
+        limits: PAGE_LIMITS,
+        min_counts: PAGE_MIN_COUNTS,
+        intervals: PAGE_INTERVALS,
+        asset_version: &assets::VERSION,
+        url_notice,
+        health_html: render_health(&state.live().health())?,
+        words_html,
+    };
+    Ok(Html(page.render()?))
+}
+
+/// `GET /fragments/main`: `#words` for a view the controls changed; the address bar follows.
+pub async fn main_fragment(
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+) -> Result<Response, DashboardError> {
+    let params = parse_query::<PageParams>(uri.query().unwrap_or_default())?.within_controls();
+    let html = render_words(&state, &params).await?;
+    let mut response = Html(html).into_response();
+    if let Ok(url) = HeaderValue::from_str(&format!("/?{}", params.to_query())) {
+        response.headers_mut().insert("hx-push-url", url);
+    }
+    Ok(response)
+}
+
+/// `GET /fragments/words`: `#words`, refreshed.
+pub async fn words_fragment(
+    State(state): State<AppState>,
+    uri: axum::http::Uri,
+) -> Result<Html<String>, DashboardError> {
+    let params = parse_query::<PageParams>(uri.query().unwrap_or_default())?.within_controls();
+    Ok(Html(render_words(&state, &params).await?))
+}
+
+/// `GET /fragments/health`: the health panel.
+pub async fn health_fragment(
+    State(state): State<AppState>,
+) -> Result<Html<String>, DashboardError> {
+    Ok(Html(render_health(&state.live().health())?))
+}
+
+pub fn render_health(health: &Health) -> Result<String, askama::Error> {
+    HealthTemplate {
+        producer_api: &health.producer_api,
+        store: &health.store,
+    }
+    .render()
+}
+
+/// `#words` for `params`: metrics, charts, trending and table, or the last good data with the
+/// store's error, or only the error when there never was data.
+async fn render_words(state: &AppState, params: &PageParams) -> Result<String, DashboardError> {
+    let trigger = match params.refresh {
+        Refresh::Live => "sse:refresh, refresh-words from:body".to_owned(),
+        Refresh::Poll => format!("every {}s, refresh-words from:body", params.interval),
+        Refresh::Off => "refresh-words from:body".to_owned(),
+    };
+    let mut template = WordsTemplate {
+        params,
+        trigger,
+        error: None,
+        stale_notice: None,
+        metrics: None,
+        bars: Vec::new(),
+        slices: Vec::new(),
+        table: Vec::new(),
+        trends: Vec::new(),
+        empty_hint: EMPTY_HINT,
+        rendered_at: clock(Utc::now()),
+    };
+    match state
+        .reader()
+        .read(&params.words(), state.live().generation())
+        .await
+    {
+        Ok(read) => fill(&mut template, &read),
+        Err(err) => template.error = Some(format!("The word counts cannot be read: {err}.")),
+    }
+    Ok(template.render()?)
+}
+
+fn fill(template: &mut WordsTemplate<'_>, read: &Read) {
+    let snapshot = &read.snapshot;
+    let now = Utc::now();
+    if let Some(err) = &read.stale {
+        let age = (now - snapshot.read_at).num_seconds();
+        template.stale_notice = Some(format!(
+            "The word counts cannot be read now ({err}). Showing the data read at {} ({age} s ago); this page recovers by itself.",
+            clock(snapshot.read_at)
+        ));
+    }
+    let stats = &snapshot.stats;
+    let age = data_age(stats.last_updated.as_deref(), now);
+    template.metrics = Some(Metrics {
+        unique_words: snapshot.words.unique_words,
+        total_words: snapshot.words.total_words,
+        records_processed: stats.records_processed,
+        late_records: stats.late_records,
+        invalid_records: stats.invalid_records,
+        last_updated: stats.last_updated.clone(),
+        last_updated_label: stats
+            .last_updated
+            .as_deref()
+            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+            .map_or_else(|| "never".to_owned(), |at| clock(at.with_timezone(&Utc))),
+        data_age_label: age.map_or_else(|| "–".to_owned(), |age| format!("{} s", age.as_secs())),
+    });
+    let words = &snapshot.words.words;
+    template.bars = charts::bars(words);
+    template.slices = charts::pie(words);
+    template.table = template
+        .bars
+        .iter()
+        .filter(|bar| template.params.table_shows(&bar.word))
+        .cloned()
+        .collect();
+    template.trends = snapshot
+        .trending
+        .iter()
+        .map(|trend| TrendRow {
+            word: trend.word.clone(),
+            count: trend.count,
+            expected: format!("{:.1}", trend.expected),
+            ratio: trend
+                .ratio
+                .map_or_else(|| "new".to_owned(), |ratio| format!("×{ratio:.1}")),
+        })
+        .collect();
+}
+
+fn clock(at: DateTime<Utc>) -> String {
+    at.format("%H:%M:%S UTC").to_string()
+}
+
+/// The submit form.
+#[derive(Debug, Deserialize)]
+pub struct SubmitForm {
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    user_id: String,
+}
+
+/// `POST /submit`: the form, proxied to the producer API. The answer is the outcome to show under
+/// the form, with the API's status (htmx is configured to show error answers too); on success it
+/// also clears the text area and asks `#words` to refresh.
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SubmitForm>,
+) -> Result<Response, DashboardError> {
+    let user_id = match form.user_id.trim() {
+        "" => "anonymous",
+        user_id => user_id,
+    };
+    let outcome = state.producer().submit(&form.text, user_id).await;
+    let (status, outcome) = match outcome {
+        Ok(accepted) => (
+            StatusCode::OK,
+            Ok(format!(
+                "{} (topic {}, partition {}, offset {})",
+                accepted.message,
+                accepted.kafka_metadata.topic,
+                accepted.kafka_metadata.partition,
+                accepted.kafka_metadata.offset
+            )),
+        ),
+        Err(err) => {
+            let status = match &err {
+                SubmitError::Refused { status, .. } => {
+                    StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
+                }
+                SubmitError::Unreachable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            tracing::info!(error = %err, "a submission was not accepted");
+            (status, Err(err.to_string()))
+        }
+    };
+    let succeeded = outcome.is_ok();
+    let html = SubmitTemplate { outcome, user_id }.render()?;
+    let mut response = (status, Html(html)).into_response();
+    if succeeded && headers.contains_key("hx-request") {
+        response
+            .headers_mut()
+            .insert("hx-trigger", HeaderValue::from_static("refresh-words"));
+    }
+    Ok(response)
+}
+
+/// RFC 3339 with seconds, for `data-since`.
+pub fn since(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
