@@ -7,7 +7,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -295,9 +295,4 @@ pub async fn submit(
             .insert("hx-trigger", HeaderValue::from_static("refresh-words"));
     }
     Ok(response)
-}
-
-/// RFC 3339 with seconds, for `data-since`.
-pub fn since(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }

@@ -1,0 +1,137 @@
+//! Live pushes over server-sent events: a refresh when the store applies a batch, health when it
+//! changes, rapid batches folded together.
+
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::Request;
+use futures::StreamExt;
+use tower::ServiceExt;
+
+use crate::helpers::{TestDashboard, WAIT};
+
+/// An open `/events` stream, read as text.
+pub struct Events(futures::stream::BoxStream<'static, String>);
+
+impl Events {
+    pub async fn open(dashboard: &TestDashboard) -> Self {
+        let response = dashboard::app(dashboard.state.clone())
+            .oneshot(Request::get("/events").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        Self(
+            response
+                .into_body()
+                .into_data_stream()
+                .map(|chunk| String::from_utf8(chunk.unwrap().to_vec()).unwrap())
+                .boxed(),
+        )
+    }
+
+    /// The next event named `name` (its data lines joined), waiting at most `within`.
+    pub async fn next_named(&mut self, name: &str, within: Duration) -> String {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut text = String::new();
+        loop {
+            if let Some(event) = take_event(&mut text, name) {
+                return event;
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.0.next())
+                .await
+                .unwrap_or_else(|_| panic!("no {name} event within {within:?}"))
+                .expect("the event stream ended");
+            text.push_str(&chunk);
+        }
+    }
+}
+
+/// Removes whole events from `text` up to and including the first named `name`, returning its data.
+fn take_event(text: &mut String, name: &str) -> Option<String> {
+    while let Some(end) = text.find("\n\n") {
+        let event: String = text.drain(..end + 2).collect();
+        if event.lines().any(|line| line == format!("event: {name}")) {
+            let data: Vec<&str> = event
+                .lines()
+                .filter_map(|line| line.strip_prefix("data: ").or(line.strip_prefix("data:")))
+                .collect();
+            return Some(data.join("\n"));
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_batch_applied_to_the_store_is_pushed_as_a_refresh() {
+    let dashboard = TestDashboard::without_api();
+    dashboard.state.start();
+    let mut events = Events::open(&dashboard).await;
+    // The subscription is made in the background: seed until a refresh for a batch arrives.
+    let started = Instant::now();
+    dashboard.seed(&[("hello", 1)]).await;
+    let refresh = loop {
+        let refresh: serde_json::Value =
+            serde_json::from_str(&events.next_named("refresh", WAIT).await).unwrap();
+        if refresh["batch_id"].is_string() {
+            break refresh;
+        }
+        dashboard.seed(&[("hello", 1)]).await;
+    };
+    assert!(refresh["generation"].as_u64().unwrap() >= 1);
+    assert!(started.elapsed() < WAIT);
+    dashboard.state.stopping().cancel();
+}
+
+#[tokio::test]
+async fn a_change_of_health_is_pushed_as_the_rendered_panel() {
+    let dashboard = TestDashboard::without_api();
+    let mut events = Events::open(&dashboard).await;
+    dashboard.state.start();
+    let panel = events.next_named("health", WAIT).await;
+    assert!(panel.contains("id=\"health\""), "{panel}");
+    assert!(panel.contains("Producer API:"));
+    assert!(panel.contains("offline"));
+    dashboard.state.stopping().cancel();
+}
+
+#[tokio::test]
+async fn many_batches_in_quick_succession_are_folded_into_fewer_refreshes() {
+    let dashboard = TestDashboard::without_api();
+    dashboard.state.start();
+    let mut events = Events::open(&dashboard).await;
+    // Wait until the subscription is live: one refresh for a batch.
+    loop {
+        dashboard.seed(&[("warm", 1)]).await;
+        let refresh = events.next_named("refresh", WAIT).await;
+        if refresh.contains("batch_id\":\"seed") {
+            break;
+        }
+    }
+    let before = dashboard.state.live().generation();
+    for _ in 0..50 {
+        dashboard.seed(&[("burst", 1)]).await;
+    }
+    // The last batch is always pushed, at the latest one push interval (50 ms here) later.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let refresh = events.next_named("refresh", WAIT).await;
+        let refresh: serde_json::Value = serde_json::from_str(&refresh).unwrap();
+        let stored = dashboard.store.stats().await.unwrap().batches;
+        if refresh["batch_id"] == format!("seed-{}", stored - 1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the last batch was never pushed");
+    }
+    let pushes = dashboard.state.live().generation() - before;
+    assert!((1..50).contains(&pushes), "{pushes} pushes for 50 batches");
+    dashboard.state.stopping().cancel();
+}
+
+#[tokio::test]
+async fn the_event_stream_ends_when_the_dashboard_stops() {
+    let dashboard = TestDashboard::without_api();
+    let mut events = Events::open(&dashboard).await;
+    dashboard.state.stopping().cancel();
+    let end = tokio::time::timeout(WAIT, async { while events.0.next().await.is_some() {} }).await;
+    assert!(end.is_ok(), "the event stream outlived the dashboard");
+}
