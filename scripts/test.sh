@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check and test of the workspace on a fresh Debian machine (as root): installs what is
-# missing first (redis-server and the C build dependencies of librdkafka from Debian, the tansu
+# missing first (redis-server, Chromium and the C build dependencies of librdkafka from Debian, the tansu
 # broker from crates.io), then fails loudly if anything is still missing. `.ci/run` calls this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +12,9 @@ step() { printf '\n==> %s\n' "$*"; }
 
 # --- Debian packages -------------------------------------------------------------------------
 # redis-server for the tests; a C toolchain, make, pkg-config and zlib to build librdkafka, which the
-# rdkafka crate bundles and compiles with its own ./configure.
-debian_packages=(redis-server build-essential pkg-config zlib1g-dev)
+# rdkafka crate bundles and compiles with its own ./configure; Chromium and its WebDriver for the
+# dashboard's browser test.
+debian_packages=(redis-server build-essential pkg-config zlib1g-dev chromium chromium-driver)
 missing=()
 for package in "${debian_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -36,6 +37,8 @@ fi
 
 step "test servers"
 redis-server --version
+chromium --version
+chromedriver --version
 tansu --version | grep -x "tansu $TANSU_VERSION" || { echo "error: tansu $TANSU_VERSION is not on PATH" >&2; exit 1; }
 
 # --- checks and tests ------------------------------------------------------------------------

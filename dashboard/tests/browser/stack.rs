@@ -1,0 +1,132 @@
+//! The real stack for the browser test: tansu and Redis from the test kit; the producer API, the
+//! stream job and the dashboard in this process, each on its own free port.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashboard::{AppState, DashboardSettings};
+use producer_api::ApiSettings;
+use stream_job::{JobMetrics, JobSettings, StreamJob};
+use tokio::net::TcpListener;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use wordfreq_bus::{KafkaArgs, KafkaPublisher, KafkaSubscriber};
+use wordfreq_domain::names::{DEAD_LETTER_TOPIC, RESULTS_TOPIC};
+use wordfreq_store::RedisStore;
+use wordfreq_testkit::{KafkaBroker, RedisServer, TestNames};
+
+pub struct Stack {
+    pub api_url: String,
+    pub dashboard_url: String,
+    http: reqwest::Client,
+    _stop: DropGuard,
+    _broker: KafkaBroker,
+    _redis: RedisServer,
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        let broker = KafkaBroker::start();
+        let redis = RedisServer::start();
+        let names = TestNames::new("browser");
+        broker.create_topic(&names.topic, 3).await;
+        broker.create_topic(DEAD_LETTER_TOPIC, 1).await;
+        broker.create_topic(RESULTS_TOPIC, 1).await;
+        let kafka = KafkaArgs {
+            bootstrap_servers: broker.bootstrap_servers().to_owned(),
+            topic: names.topic.clone(),
+        };
+        let stop = CancellationToken::new();
+        let publisher =
+            Arc::new(KafkaPublisher::new(&kafka, "browser-test", Duration::from_secs(5)).unwrap());
+
+        let api = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api_url = format!("http://{}", api.local_addr().unwrap());
+        let api_state =
+            producer_api::AppState::new(publisher.clone(), &names.topic, ApiSettings::default());
+        tokio::spawn(producer_api::serve(
+            api,
+            api_state,
+            stop.clone().cancelled_owned(),
+        ));
+
+        let store = || async {
+            Arc::new(
+                RedisStore::connect(redis.url(), &names.redis_prefix)
+                    .await
+                    .unwrap(),
+            )
+        };
+        let job = StreamJob::new(
+            Box::new(KafkaSubscriber::new(&kafka, &names.group, "browser-test").unwrap()),
+            store().await,
+            publisher,
+            &names.topic,
+            JobSettings::default(),
+            Arc::new(JobMetrics::default()),
+            stop.clone(),
+        )
+        .unwrap();
+        tokio::spawn(async move { job.run().await.unwrap() });
+
+        let dashboard = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let dashboard_url = format!("http://{}", dashboard.local_addr().unwrap());
+        let settings = DashboardSettings {
+            producer_api_url: api_url.clone(),
+            health_interval: Duration::from_millis(500),
+            ..DashboardSettings::default()
+        };
+        let state = AppState::new(store().await, settings).unwrap();
+        tokio::spawn(dashboard::serve(
+            dashboard,
+            state,
+            stop.clone().cancelled_owned(),
+        ));
+
+        Self {
+            api_url,
+            dashboard_url,
+            http: reqwest::Client::new(),
+            _stop: stop.drop_guard(),
+            _broker: broker,
+            _redis: redis,
+        }
+    }
+
+    /// Waits (bounded) until a text submitted now is counted: the job has joined its group and
+    /// owns the partitions, so later timings measure the pipeline, not start-up.
+    pub async fn warm_up(&self, within: Duration) {
+        self.submit("warming", "warm-up").await;
+        let started = std::time::Instant::now();
+        loop {
+            let stats: serde_json::Value = self
+                .http
+                .get(format!("{}/api/stats", self.dashboard_url))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if stats["records_processed"].as_u64() >= Some(1) {
+                return;
+            }
+            assert!(
+                started.elapsed() < within,
+                "nothing counted within {within:?}: {stats}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Submits `text` straight to the producer API, as another client would.
+    pub async fn submit(&self, text: &str, user_id: &str) {
+        let response = self
+            .http
+            .post(format!("{}/submit_text", self.api_url))
+            .json(&serde_json::json!({"text": text, "user_id": user_id}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+}
