@@ -7,13 +7,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use moka::future::Cache;
-use wordfreq_domain::{TopWords, Trend, Windows, trending};
+use wordfreq_domain::{TopWords, Trend, Windows, WordCounts, WordQuery, trending};
 use wordfreq_store::{Stats, Store, StoreError, View};
 
 use crate::view::WordsParams;
 
 /// How many windows before the newest one trending words are measured against.
 const TREND_BASELINE_WINDOWS: usize = 5;
+/// Trending words are chosen among this many of the newest window's most frequent words.
+const TREND_CANDIDATES: usize = 200;
 /// How many trending words a view shows.
 const TREND_LIMIT: usize = 10;
 /// Distinct views remembered; far more than the browsers of one dashboard use at once.
@@ -149,10 +151,24 @@ impl Reader {
                 View::Windows(vec![newest.start_secs()]),
                 View::Windows(earlier),
             );
-            let (newest_counts, earlier_counts) = tokio::try_join!(
-                self.store.counts(&newest_view),
-                self.store.counts(&earlier_view),
-            )?;
+            // The candidates are the newest window's most frequent words, looked up one by one
+            // in the earlier windows: two small reads, however many words the windows hold.
+            let candidates = self
+                .store
+                .top(
+                    &newest_view,
+                    &WordQuery::new(Some(TREND_CANDIDATES), 2, None),
+                )
+                .await?
+                .words;
+            let words: Vec<String> = candidates.iter().map(|(word, _)| word.clone()).collect();
+            let before = self.store.count_words(&earlier_view, &words).await?;
+            let mut newest_counts = WordCounts::new();
+            let mut earlier_counts = WordCounts::new();
+            for ((word, count), before) in candidates.iter().zip(before) {
+                newest_counts.add(word, *count);
+                earlier_counts.add(word, before);
+            }
             let elapsed = (now_ms - newest.start_secs() * 1000) as f64 / size_ms as f64;
             Ok(Arc::new(trending(
                 &newest_counts,

@@ -81,6 +81,12 @@ impl Live {
         self.health.subscribe()
     }
 
+    /// Starts a new generation without an update: the next reads go to the store (benchmarks
+    /// measure uncached reads this way).
+    pub fn invalidate(&self) {
+        self.push(None);
+    }
+
     fn push(&self, batch_id: Option<String>) {
         self.refresh.send_modify(|refresh| {
             refresh.generation += 1;

@@ -136,6 +136,10 @@ pub trait Store: Send + Sync + 'static {
     /// [`Store::counts`] when only the top of a large view is wanted.
     async fn top(&self, view: &View, query: &WordQuery) -> Result<TopWords, StoreError>;
 
+    /// The counts in a view of the given words (0 for a word it lacks), in their order; a lookup
+    /// per word, not a read of the view.
+    async fn count_words(&self, view: &View, words: &[String]) -> Result<Vec<u64>, StoreError>;
+
     async fn stats(&self) -> Result<Stats, StoreError>;
 
     /// Whether the store answers now.

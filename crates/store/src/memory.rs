@@ -126,6 +126,21 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn count_words(&self, view: &View, words: &[String]) -> Result<Vec<u64>, StoreError> {
+        let state = self.state();
+        let now = Instant::now();
+        let count = |word: &str| match view {
+            View::AllTime => state.all_time.get(word),
+            View::Windows(starts) => starts
+                .iter()
+                .filter_map(|start| state.windows.get(start))
+                .filter(|(_, expires)| *expires > now)
+                .map(|(counts, _)| counts.get(word))
+                .sum(),
+        };
+        Ok(words.iter().map(|word| count(word)).collect())
+    }
+
     async fn stats(&self) -> Result<Stats, StoreError> {
         Ok(self.state().stats.clone())
     }

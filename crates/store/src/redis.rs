@@ -240,6 +240,35 @@ impl Store for RedisStore {
         ))
     }
 
+    async fn count_words(&self, view: &View, words: &[String]) -> Result<Vec<u64>, StoreError> {
+        let keys = match view {
+            View::AllTime => vec![self.keys.all_time()],
+            View::Windows(starts) => starts
+                .iter()
+                .map(|start| self.keys.window(*start))
+                .collect(),
+        };
+        if words.is_empty() || keys.is_empty() {
+            return Ok(vec![0; words.len()]);
+        }
+        // One ZMSCORE per key, pipelined: a lookup per word, whatever the size of the view.
+        let mut pipe = redis::pipe();
+        for key in &keys {
+            pipe.cmd("ZMSCORE").arg(key).arg(words);
+        }
+        let per_key: Vec<Vec<Option<f64>>> = pipe
+            .query_async(&mut self.connection.clone())
+            .await
+            .map_err(unavailable)?;
+        let mut totals = vec![0; words.len()];
+        for scores in per_key {
+            for (total, score) in totals.iter_mut().zip(scores) {
+                *total += score.unwrap_or(0.0) as u64;
+            }
+        }
+        Ok(totals)
+    }
+
     async fn stats(&self) -> Result<Stats, StoreError> {
         let fields: HashMap<String, String> = self
             .connection

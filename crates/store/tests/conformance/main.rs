@@ -295,6 +295,37 @@ async fn the_top_of_a_sliding_view_adds_up_its_windows(store: Arc<dyn Store>) {
     assert_eq!(nothing, TopWords::default());
 }
 
+async fn counts_of_given_words_add_up_over_a_views_windows(store: Arc<dyn Store>) {
+    store
+        .apply(&counted("b1", &[("alpha", 2), ("beta", 1)], 0, 0))
+        .await
+        .unwrap();
+    store
+        .apply(&counted("b2", &[("alpha", 3)], 60_000, 1))
+        .await
+        .unwrap();
+    let words = ["alpha".to_owned(), "gamma".to_owned(), "beta".to_owned()];
+    let sliding = store
+        .count_words(&View::Windows(vec![0, 60, 120]), &words)
+        .await
+        .unwrap();
+    assert_eq!(sliding, [5, 0, 1]);
+    let newest = store
+        .count_words(&View::Windows(vec![60]), &words)
+        .await
+        .unwrap();
+    assert_eq!(newest, [3, 0, 0]);
+    let all = store.count_words(&View::AllTime, &words).await.unwrap();
+    assert_eq!(all, [5, 0, 1]);
+    assert!(
+        store
+            .count_words(&View::AllTime, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 async fn each_applied_batch_is_announced_and_a_rejected_one_is_not(store: Arc<dyn Store>) {
     use futures::StreamExt;
     let mut updates = store.updates().await.unwrap();
@@ -382,6 +413,7 @@ conformance!(
     the_top_of_a_view_filters_by_min_count_and_search,
     the_top_of_a_sliding_view_adds_up_its_windows,
     each_applied_batch_is_announced_and_a_rejected_one_is_not,
+    counts_of_given_words_add_up_over_a_views_windows,
 );
 
 mod redis_only {
