@@ -91,6 +91,12 @@ impl RedisKeys {
         format!("{}win:{start_secs}", self.prefix)
     }
 
+    /// The total of one window's counts (a string, expiring with the window), so a view's total
+    /// is read without adding up every word.
+    pub fn window_total(&self, start_secs: i64) -> String {
+        format!("{}wintotal:{start_secs}", self.prefix)
+    }
+
     /// Hash of the [`stats`] fields.
     pub fn stats(&self) -> String {
         format!("{}stats", self.prefix)

@@ -1,9 +1,9 @@
 -- Applies one fenced batch of the stream job atomically, or nothing (see crates/store/src/redis.rs).
 --
--- KEYS: offsets hash, all-time sorted set, stats hash, then one sorted set per window.
+-- KEYS: offsets hash, all-time sorted set, stats hash, then per window its sorted set and its total.
 -- ARGV: channel, update message, window TTL (s), flushed at, total words, records, invalid, late,
 --       then ranges: n, n x (field, from, to); all-time: m, m x (word, count);
---       then per window key, in KEYS order: k, k x (word, count).
+--       then per window, in KEYS order: its total, k, k x (word, count).
 -- Returns {1} when applied, {0, field, stored offset} when a range does not start at the stored
 -- offset (nothing is changed then).
 
@@ -34,9 +34,11 @@ for _ = 1, words do
 end
 
 local ttl = ARGV[3]
-for key = 4, #KEYS do
-  local window_words = tonumber(ARGV[pos])
-  pos = pos + 1
+for key = 4, #KEYS, 2 do
+  redis.call('INCRBY', KEYS[key + 1], ARGV[pos])
+  redis.call('EXPIRE', KEYS[key + 1], ttl)
+  local window_words = tonumber(ARGV[pos + 1])
+  pos = pos + 2
   for _ = 1, window_words do
     redis.call('ZINCRBY', KEYS[key], ARGV[pos + 1], ARGV[pos])
     pos = pos + 2

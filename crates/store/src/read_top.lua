@@ -1,24 +1,30 @@
 -- Reads the words a dashboard view shows, in one round trip (see crates/store/src/redis.rs).
 --
--- KEYS: the view's sorted set (the all-time set, or a scratch key the union of windows is built
---       in), the stats hash, then the window sets to union (none for the all-time view).
+-- KEYS: the view's sorted set (the all-time set, the one window's set, or a scratch key the union
+--       of several windows is built in), the stats hash, then per window its set and its total.
 -- ARGV: limit (0: every word), minimum count, text the words must contain ('' for any).
 -- Returns {total words, unique words, word, count, word, count, ...}: exactly the words the view
 -- shows, unsorted (the caller ranks them; sorting here would hold Redis up for large views).
 
 local view, stats = KEYS[1], KEYS[2]
 local limit, min_count, needle = tonumber(ARGV[1]), ARGV[2], ARGV[3]
-local union = #KEYS > 2
+local windows = (#KEYS - 2) / 2
+local union = windows > 1
 
 local total = 0
-if union then
-  redis.call('ZUNIONSTORE', view, #KEYS - 2, unpack(KEYS, 3))
-  local all = redis.call('ZRANGE', view, 0, -1, 'WITHSCORES')
-  for i = 2, #all, 2 do
-    total = total + tonumber(all[i])
-  end
-else
+if windows == 0 then
   total = tonumber(redis.call('HGET', stats, 'total_words') or '0')
+else
+  for key = 4, #KEYS, 2 do
+    total = total + tonumber(redis.call('GET', KEYS[key]) or '0')
+  end
+end
+if union then
+  local sets = {}
+  for key = 3, #KEYS, 2 do
+    sets[#sets + 1] = KEYS[key]
+  end
+  redis.call('ZUNIONSTORE', view, #sets, unpack(sets))
 end
 local reply = {total, redis.call('ZCARD', view)}
 

@@ -96,7 +96,9 @@ impl Store for RedisStore {
             .key(self.keys.all_time())
             .key(self.keys.stats());
         for window in counts.windows().keys() {
-            invocation.key(self.keys.window(window.start_secs()));
+            invocation
+                .key(self.keys.window(window.start_secs()))
+                .key(self.keys.window_total(window.start_secs()));
         }
         invocation
             .arg(self.keys.updates())
@@ -120,7 +122,9 @@ impl Store for RedisStore {
             invocation.arg(word).arg(count);
         }
         for window_counts in counts.windows().values() {
-            invocation.arg(window_counts.unique());
+            invocation
+                .arg(window_counts.total())
+                .arg(window_counts.unique());
             for (word, count) in window_counts.iter() {
                 invocation.arg(word).arg(count);
             }
@@ -203,10 +207,17 @@ impl Store for RedisStore {
         match view {
             View::AllTime => invocation.key(self.keys.all_time()).key(self.keys.stats()),
             View::Windows(starts) if starts.is_empty() => return Ok(TopWords::default()),
+            // One window is read in place; more are added up in the scratch key first.
             View::Windows(starts) => {
-                invocation.key(self.keys.scratch()).key(self.keys.stats());
+                match starts.as_slice() {
+                    [start] => invocation.key(self.keys.window(*start)),
+                    _ => invocation.key(self.keys.scratch()),
+                };
+                invocation.key(self.keys.stats());
                 for start in starts {
-                    invocation.key(self.keys.window(*start));
+                    invocation
+                        .key(self.keys.window(*start))
+                        .key(self.keys.window_total(*start));
                 }
                 &mut invocation
             }

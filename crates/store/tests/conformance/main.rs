@@ -465,6 +465,12 @@ mod redis_only {
             .await
             .unwrap();
         assert!((1..=100).contains(&ttl), "ttl {ttl}");
+        let total_ttl: i64 = ::redis::cmd("TTL")
+            .arg(format!("{prefix}wintotal:60"))
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert!((1..=100).contains(&total_ttl), "total ttl {total_ttl}");
         let all_ttl: i64 = ::redis::cmd("TTL")
             .arg(format!("{prefix}all"))
             .query_async(&mut connection)
