@@ -26,6 +26,10 @@ use wordfreq_domain::{Batch, Timeliness, Tokenizer, Windows};
 use wordfreq_store::{FencedBatch, OffsetRange, RedisStore, Store};
 use wordfreq_testkit::{RedisServer, TestNames};
 
+/// The raw reads' answers: the top words with their scores, and the stats hash.
+type TopRows = Vec<(String, f64)>;
+type StatsFields = Vec<(String, String)>;
+
 /// A setting from the environment. `cargo bench` passes `--bench`; without it (`cargo test
 /// --all-targets`), the defaults shrink to a smoke run so the benchmark cannot rot unseen.
 fn setting(name: &str, bench_default: u64, smoke_default: u64) -> u64 {
@@ -168,7 +172,7 @@ async fn main() {
         assert!(body.len() > 10_000, "a full fragment");
 
         let started = Instant::now();
-        let (_top, _stats): (Vec<(String, f64)>, Vec<(String, String)>) = redis::pipe()
+        let _: (TopRows, StatsFields) = redis::pipe()
             .cmd("ZREVRANGE")
             .arg(format!("{prefix}all"))
             .arg(0)
