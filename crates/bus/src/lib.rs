@@ -15,7 +15,7 @@ pub mod kafka;
 pub mod memory;
 
 pub use kafka::{KafkaArgs, KafkaPublisher, KafkaSubscriber};
-pub use memory::MemoryBus;
+pub use memory::{MemoryBus, Retention};
 
 /// A record to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,10 @@
 //! The in-process adapter: a log of topics and partitions in memory, for the embedded mode, with
 //! Kafka's addressing (a record lives at a topic, partition and offset; the same key always goes to
-//! the same partition; offsets count up from 0 per partition).
+//! the same partition; offsets count up per partition, from 0 or from where a restored store left
+//! off). Memory can be bounded per topic ([`Retention`]), as Kafka's retention bounds a log: a topic
+//! may drop what its consumer has committed, or keep only its latest records.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -35,7 +37,8 @@ pub struct MemoryBus {
 
 #[derive(Debug)]
 struct Topic {
-    partitions: Vec<Mutex<Vec<StoredRecord>>>,
+    partitions: Vec<Mutex<Partition>>,
+    retention: Retention,
     /// Spreads records without a key over the partitions.
     next_unkeyed: AtomicUsize,
     /// Wakes subscribers waiting for records.
@@ -47,16 +50,80 @@ impl MemoryBus {
         Self::default()
     }
 
-    /// Creates a topic; a topic that exists is left as it is.
+    /// Creates a topic that keeps every record; a topic that exists is left as it is.
     pub fn create_topic(&self, name: &str, partitions: usize) {
+        self.create_topic_with(name, partitions, &HashMap::new(), Retention::Forever);
+    }
+
+    /// Creates a topic whose partitions number their records from `first_offsets` (0 for a
+    /// partition not listed), as a log restarted where a restored store left off would, keeping
+    /// records as `retention` says. A topic that exists is left as it is.
+    pub fn create_topic_with(
+        &self,
+        name: &str,
+        partitions: usize,
+        first_offsets: &HashMap<i32, i64>,
+        retention: Retention,
+    ) {
         let mut topics = self.topics.write().unwrap_or_else(PoisonError::into_inner);
         topics.entry(name.to_owned()).or_insert_with(|| Topic {
             partitions: (0..partitions.max(1))
-                .map(|_| Mutex::new(Vec::new()))
+                .map(|index| {
+                    let id = i32::try_from(index).expect("fewer than 2^31 partitions");
+                    Mutex::new(Partition {
+                        base: first_offsets.get(&id).copied().unwrap_or(0).max(0),
+                        records: VecDeque::new(),
+                    })
+                })
                 .collect(),
+            retention,
             next_unkeyed: AtomicUsize::new(0),
             published: Arc::new(Notify::new()),
         });
+    }
+
+    /// Drops a partition's records below `offset` if the topic keeps records only until they are
+    /// committed.
+    fn drop_committed(&self, topic: &str, partition: i32, offset: i64) {
+        let until_committed = {
+            let topics = self.topics.read().unwrap_or_else(PoisonError::into_inner);
+            topics
+                .get(topic)
+                .is_some_and(|topic| topic.retention == Retention::UntilCommitted)
+        };
+        if !until_committed {
+            return;
+        }
+        self.with_partition(topic, partition, |log| {
+            while log
+                .records
+                .front()
+                .is_some_and(|record| record.offset < offset)
+            {
+                log.records.pop_front();
+                log.base += 1;
+            }
+        });
+    }
+
+    /// The partition's oldest held offset and the offset its next record will get.
+    pub fn offsets(&self, topic: &str, partition: i32) -> (i64, i64) {
+        self.with_partition(topic, partition, |log| (log.base, log.end()))
+            .unwrap_or((0, 0))
+    }
+
+    fn with_partition<T>(
+        &self,
+        topic: &str,
+        partition: i32,
+        f: impl FnOnce(&mut Partition) -> T,
+    ) -> Option<T> {
+        let topics = self.topics.read().unwrap_or_else(PoisonError::into_inner);
+        let log = topics
+            .get(topic)?
+            .partitions
+            .get(usize::try_from(partition).ok()?)?;
+        Some(f(&mut log.lock().unwrap_or_else(PoisonError::into_inner)))
     }
 
     /// The topic's one consumer: the embedded mode runs a single stream job, which gets every
@@ -78,28 +145,17 @@ impl MemoryBus {
 
     /// The offset the partition's next record will get (0 for an unknown partition).
     pub fn end_offset(&self, topic: &str, partition: i32) -> i64 {
-        let topics = self.topics.read().unwrap_or_else(PoisonError::into_inner);
-        topics
-            .get(topic)
-            .and_then(|topic| topic.partitions.get(usize::try_from(partition).ok()?))
-            .map_or(0, |log| {
-                let log = log.lock().unwrap_or_else(PoisonError::into_inner);
-                i64::try_from(log.len()).expect("fewer than 2^63 records")
-            })
+        self.offsets(topic, partition).1
     }
 
-    /// Up to `max` records of a partition from `offset` on.
+    /// Up to `max` records of a partition from `offset` on (from the oldest held, if `offset` was
+    /// dropped).
     pub fn read(&self, topic: &str, partition: i32, offset: i64, max: usize) -> Vec<StoredRecord> {
-        let topics = self.topics.read().unwrap_or_else(PoisonError::into_inner);
-        let Some(log) = topics
-            .get(topic)
-            .and_then(|topic| topic.partitions.get(usize::try_from(partition).ok()?))
-        else {
-            return Vec::new();
-        };
-        let log = log.lock().unwrap_or_else(PoisonError::into_inner);
-        let start = usize::try_from(offset).unwrap_or(0).min(log.len());
-        log[start..].iter().take(max).cloned().collect()
+        self.with_partition(topic, partition, |log| {
+            let skip = usize::try_from(offset - log.base).unwrap_or(0);
+            log.records.iter().skip(skip).take(max).cloned().collect()
+        })
+        .unwrap_or_default()
     }
 }
 
@@ -122,14 +178,20 @@ impl Publisher for MemoryBus {
         let mut log = topic.partitions[partition]
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        let offset = i64::try_from(log.len()).expect("fewer than 2^63 records");
-        log.push(StoredRecord {
+        let offset = log.end();
+        log.records.push_back(StoredRecord {
             offset,
             key: record.key,
             value: record.value,
             headers: record.headers,
             timestamp_ms: now_ms(),
         });
+        if let Retention::Latest(keep) = topic.retention
+            && log.records.len() > keep
+        {
+            log.records.pop_front();
+            log.base += 1;
+        }
         drop(log);
         topic.published.notify_waiters();
         Ok(Delivery {
@@ -223,11 +285,38 @@ impl Subscriber for MemorySubscriber {
 
     async fn watermarks(&mut self, partition: i32) -> Result<(i64, i64), BusError> {
         self.position(partition)?;
-        Ok((0, self.bus.end_offset(&self.topic, partition)))
+        Ok(self.bus.offsets(&self.topic, partition))
     }
 
-    fn commit(&mut self, _next_offsets: &[(i32, i64)]) -> Result<(), BusError> {
+    fn commit(&mut self, next_offsets: &[(i32, i64)]) -> Result<(), BusError> {
+        for &(partition, offset) in next_offsets {
+            self.bus.drop_committed(&self.topic, partition, offset);
+        }
         Ok(())
+    }
+}
+
+/// How long a topic keeps its records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retention {
+    Forever,
+    /// Until its consumer commits past them: the embedded mode's input topic, whose consumer has
+    /// stored them for good by then.
+    UntilCommitted,
+    /// Only the latest this many per partition: a topic nobody in the process consumes.
+    Latest(usize),
+}
+
+/// One partition's records, `base` being the offset of the first one held.
+#[derive(Debug)]
+struct Partition {
+    base: i64,
+    records: VecDeque<StoredRecord>,
+}
+
+impl Partition {
+    fn end(&self) -> i64 {
+        self.base + i64::try_from(self.records.len()).expect("fewer than 2^63 records")
     }
 }
 

@@ -5,10 +5,13 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use std::future::ready;
+use std::io;
+use std::path::Path;
 
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use wordfreq_domain::names::RedisKeys;
@@ -48,6 +51,98 @@ impl MemoryStore {
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The in-process store's content on disk, so the embedded mode keeps its counts across restarts.
+#[derive(Debug, Serialize, Deserialize)]
+struct Saved {
+    offsets: HashMap<String, i64>,
+    all_time: Vec<(String, u64)>,
+    windows: Vec<SavedWindow>,
+    stats: Stats,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedWindow {
+    start: i64,
+    /// Seconds of retention left when saved.
+    expires_in: u64,
+    words: Vec<(String, u64)>,
+}
+
+fn words_of(counts: &WordCounts) -> Vec<(String, u64)> {
+    counts
+        .iter()
+        .map(|(word, count)| (word.to_owned(), count))
+        .collect()
+}
+
+fn counts_of(words: Vec<(String, u64)>) -> WordCounts {
+    let mut counts = WordCounts::new();
+    for (word, count) in words {
+        counts.add(&word, count);
+    }
+    counts
+}
+
+impl MemoryStore {
+    /// Writes everything to `path` at once (a new file renamed over the old one), so a crash
+    /// mid-write leaves the previous save whole.
+    pub fn save(&self, path: &Path) -> io::Result<()> {
+        let saved = {
+            let state = self.state();
+            let now = Instant::now();
+            Saved {
+                offsets: state.offsets.clone(),
+                all_time: words_of(&state.all_time),
+                windows: state
+                    .windows
+                    .iter()
+                    .filter(|(_, (_, expires))| *expires > now)
+                    .map(|(&start, (counts, expires))| SavedWindow {
+                        start,
+                        expires_in: (*expires - now).as_secs(),
+                        words: words_of(counts),
+                    })
+                    .collect(),
+                stats: state.stats.clone(),
+            }
+        };
+        let partial = path.with_extension("partial");
+        std::fs::write(&partial, serde_json::to_vec(&saved)?)?;
+        std::fs::rename(partial, path)
+    }
+
+    /// A store with what `path` holds, or an empty one if there is no such file.
+    pub fn load(path: &Path) -> io::Result<Self> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Self::new()),
+            Err(err) => return Err(err),
+        };
+        let saved: Saved = serde_json::from_slice(&bytes).map_err(|err| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} is not a saved store: {err}", path.display()),
+            )
+        })?;
+        let now = Instant::now();
+        let store = Self::new();
+        *store.state() = State {
+            offsets: saved.offsets,
+            all_time: counts_of(saved.all_time),
+            windows: saved
+                .windows
+                .into_iter()
+                .map(|window| {
+                    let expires = now + Duration::from_secs(window.expires_in);
+                    (window.start, (counts_of(window.words), expires))
+                })
+                .collect(),
+            stats: saved.stats,
+        };
+        Ok(store)
     }
 }
 

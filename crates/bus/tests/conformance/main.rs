@@ -311,3 +311,76 @@ conformance!(
     a_subscriber_gets_every_partition_and_every_record_at_its_offset,
     seeking_back_reads_a_partition_again_from_that_offset,
 );
+
+/// What only the in-process log does: retention, and numbering that resumes where a restored store
+/// left off.
+mod memory_only {
+    use std::collections::HashMap;
+
+    use super::*;
+    use wordfreq_bus::Retention;
+
+    fn record(topic: &str, key: &str) -> OutgoingRecord {
+        OutgoingRecord::new(topic, key, b"value".to_vec())
+    }
+
+    #[tokio::test]
+    async fn a_topic_kept_until_committed_lets_committed_records_go_and_numbers_on() {
+        let bus = Arc::new(MemoryBus::new());
+        bus.create_topic_with("input", 1, &HashMap::new(), Retention::UntilCommitted);
+        for _ in 0..5 {
+            bus.publish(record("input", "k")).await.unwrap();
+        }
+        let mut subscriber = bus.subscribe("input").unwrap();
+        subscriber.commit(&[(0, 3)]).unwrap();
+        assert_eq!(bus.offsets("input", 0), (3, 5));
+        assert_eq!(subscriber.watermarks(0).await.unwrap(), (3, 5));
+        let kept: Vec<i64> = bus
+            .read("input", 0, 0, 10)
+            .iter()
+            .map(|r| r.offset)
+            .collect();
+        assert_eq!(
+            kept,
+            [3, 4],
+            "a read from a dropped offset starts at the oldest held"
+        );
+        let next = bus.publish(record("input", "k")).await.unwrap();
+        assert_eq!(next.offset, 5);
+    }
+
+    #[tokio::test]
+    async fn a_topic_kept_forever_ignores_commits() {
+        let bus = Arc::new(MemoryBus::new());
+        bus.create_topic("input", 1);
+        for _ in 0..3 {
+            bus.publish(record("input", "k")).await.unwrap();
+        }
+        bus.subscribe("input").unwrap().commit(&[(0, 3)]).unwrap();
+        assert_eq!(bus.offsets("input", 0), (0, 3));
+    }
+
+    #[tokio::test]
+    async fn a_topic_keeping_its_latest_records_drops_the_oldest() {
+        let bus = MemoryBus::new();
+        bus.create_topic_with("dlq", 1, &HashMap::new(), Retention::Latest(2));
+        for _ in 0..5 {
+            bus.publish(record("dlq", "k")).await.unwrap();
+        }
+        let kept: Vec<i64> = bus.read("dlq", 0, 0, 10).iter().map(|r| r.offset).collect();
+        assert_eq!(kept, [3, 4]);
+    }
+
+    #[tokio::test]
+    async fn a_topic_created_from_offsets_numbers_its_records_from_them() {
+        let bus = Arc::new(MemoryBus::new());
+        bus.create_topic_with("input", 2, &HashMap::from([(1, 40)]), Retention::Forever);
+        let first = bus.publish(record("input", "a")).await.unwrap();
+        let expected = if first.partition == 1 { 40 } else { 0 };
+        assert_eq!(first.offset, expected);
+        assert_eq!(bus.offsets("input", 1).0, 40);
+        let mut subscriber = bus.subscribe("input").unwrap();
+        subscriber.seek(1, 40).await.unwrap();
+        assert_eq!(subscriber.watermarks(1).await.unwrap().0, 40);
+    }
+}

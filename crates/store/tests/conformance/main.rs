@@ -479,3 +479,52 @@ mod redis_only {
         assert_eq!(all_ttl, -1, "all-time counts never expire");
     }
 }
+
+mod memory_only {
+    use super::*;
+    use wordfreq_store::MemoryStore;
+
+    #[tokio::test]
+    async fn a_saved_store_loads_with_its_counts_windows_stats_and_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("store.json");
+        let store = MemoryStore::new();
+        store
+            .apply(&batch(
+                "b1",
+                &["café fox fox"],
+                60_000,
+                &[(0, 0, 4), (2, 0, 1)],
+            ))
+            .await
+            .unwrap();
+        store.save(&path).unwrap();
+
+        let loaded = MemoryStore::load(&path).unwrap();
+        let all = loaded.counts(&View::AllTime).await.unwrap();
+        assert_eq!((all.get("fox"), all.get("café"), all.total()), (2, 1, 3));
+        let window = loaded.counts(&View::Windows(vec![60])).await.unwrap();
+        assert_eq!(window.total(), 3);
+        assert_eq!(
+            loaded.offsets(TOPIC).await.unwrap(),
+            std::collections::HashMap::from([(0, 4), (2, 1)])
+        );
+        assert_eq!(loaded.stats().await.unwrap(), store.stats().await.unwrap());
+        // It goes on from where it was: the next batch must start at the saved offsets.
+        let replay = batch("b1", &["café fox fox"], 60_000, &[(0, 0, 4)]);
+        assert!(matches!(
+            loaded.apply(&replay).await.unwrap(),
+            Applied::Rejected { .. }
+        ));
+    }
+
+    #[test]
+    fn no_saved_file_is_an_empty_store_and_a_foreign_file_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(MemoryStore::load(&dir.path().join("none.json")).is_ok());
+        let foreign = dir.path().join("foreign.json");
+        std::fs::write(&foreign, "not json").unwrap();
+        let err = MemoryStore::load(&foreign).err().unwrap();
+        assert!(err.to_string().contains("is not a saved store"), "{err}");
+    }
+}
