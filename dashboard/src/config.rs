@@ -16,6 +16,9 @@ pub struct DashboardArgs {
     pub addr: SocketAddr,
     #[command(flatten)]
     pub redis: RedisArgs,
+    /// The stream job's window length: the sliding views are made of these windows.
+    #[arg(long, env = "WINDOW_SIZE", value_parser = humantime::parse_duration, default_value = "60s")]
+    pub window_size: Duration,
     #[command(flatten)]
     pub settings: DashboardSettings,
     #[command(flatten)]
@@ -40,8 +43,9 @@ pub struct DashboardSettings {
         hide_env_values = true
     )]
     pub producer_api_key: Option<String>,
-    /// The stream job's window length: the sliding views are made of these windows.
-    #[arg(long, env = "WINDOW_SIZE", value_parser = humantime::parse_duration, default_value = "60s")]
+    /// The stream job's window length: the sliding views are made of these windows. Set from
+    /// `DashboardArgs` (the embedded mode passes the job's own), so one process has one WINDOW_SIZE.
+    #[arg(skip = Duration::from_secs(60))]
     pub window_size: Duration,
     /// How often the health of the producer API and the store is checked and pushed to browsers.
     #[arg(long, env = "HEALTH_INTERVAL", value_parser = humantime::parse_duration, default_value = "5s")]

@@ -9,7 +9,8 @@ use wordfreq_store::RedisStore;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = DashboardArgs::parse();
+    let mut args = DashboardArgs::parse();
+    args.settings.window_size = args.window_size;
     wordfreq_runtime::init_tracing(&args.log, "dashboard=info,wordfreq_store=info");
     let redis_url = args.redis.url();
     let store = RedisStore::connect(&redis_url, &args.redis.prefix)

@@ -23,6 +23,9 @@ pub struct JobArgs {
     /// Address of `/metrics` and `/health`.
     #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:9100")]
     pub metrics_addr: SocketAddr,
+    /// Longest wait for the broker to acknowledge a dead-letter or result record.
+    #[arg(long, env = "PRODUCE_TIMEOUT", value_parser = humantime::parse_duration, default_value = "5s")]
+    pub produce_timeout: Duration,
     #[command(flatten)]
     pub settings: JobSettings,
     #[command(flatten)]
@@ -50,9 +53,6 @@ pub struct JobSettings {
     /// How long a window's counts are kept after its last change.
     #[arg(long, env = "WINDOW_RETENTION", value_parser = humantime::parse_duration, default_value = "24h")]
     pub window_retention: Duration,
-    /// Longest wait for the broker to acknowledge a dead-letter or result record.
-    #[arg(long, env = "PRODUCE_TIMEOUT", value_parser = humantime::parse_duration, default_value = "5s")]
-    pub produce_timeout: Duration,
     #[command(flatten)]
     pub tokenizer: TokenizerArgs,
 }
@@ -66,7 +66,6 @@ impl Default for JobSettings {
             trigger_interval: Duration::from_millis(100),
             batch_max_records: 10_000,
             window_retention: Duration::from_secs(24 * 3600),
-            produce_timeout: Duration::from_secs(5),
             tokenizer: TokenizerArgs {
                 min_word_length: wordfreq_domain::DEFAULT_MIN_WORD_LENGTH,
                 stopwords: Vec::new(),

@@ -45,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
     let publisher = KafkaPublisher::new(
         &args.kafka,
         "wordfreq-stream-job",
-        args.settings.produce_timeout,
+        args.produce_timeout,
     )
     .context("creating the Kafka producer")?;
     let store: Arc<dyn wordfreq_store::Store> = Arc::new(store);

@@ -5,14 +5,24 @@ use std::io;
 use clap::{Parser, Subcommand};
 use wordfreq_runtime::TokenizerArgs;
 
+use crate::launch::SystemArgs;
 use crate::text_tools::{self, TextToolError};
 
-/// Real-time word frequency analytics.
+/// Real-time word frequency analytics. With no subcommand, runs the whole system in this process:
+/// the producer API (:8000), the stream job and the dashboard (:8501), on an in-process log and
+/// store, or on Kafka and Redis with --kafka and --redis.
 #[derive(Debug, Parser)]
-#[command(name = "wordfreq", version, about)]
+#[command(
+    name = "wordfreq",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub system: SystemArgs,
 }
 
 #[derive(Debug, Subcommand)]

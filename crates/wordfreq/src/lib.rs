@@ -1,5 +1,6 @@
-//! The `wordfreq` launcher: its command line and the text tools. The all-in-one embedded mode
-//! (producer API, stream job and dashboard in one process) is built here too.
+//! The `wordfreq` launcher: its command line, the flags of the whole system in one process, and the
+//! text tools. Running the system is the binary's (`src/system.rs`).
 
 pub mod cli;
+pub mod launch;
 pub mod text_tools;

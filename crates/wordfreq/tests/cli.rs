@@ -68,11 +68,17 @@ fn invalid_utf8_fails_with_the_byte_offset() {
 }
 
 #[test]
-fn without_a_subcommand_it_lists_the_subcommands() {
-    let output = wordfreq(&[], &[], b"");
+fn help_lists_the_subcommands_and_the_flags_of_the_whole_system() {
+    let output = wordfreq(&["--help"], &[], b"");
     let help = stdout(&output);
-    assert!(
-        help.contains("tokenize") && help.contains("count"),
-        "{help}"
-    );
+    for expected in [
+        "tokenize",
+        "count",
+        "--kafka",
+        "--redis",
+        "--data-dir",
+        "--api-addr",
+    ] {
+        assert!(help.contains(expected), "{expected} missing from {help}");
+    }
 }
