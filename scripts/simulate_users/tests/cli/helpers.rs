@@ -1,0 +1,221 @@
+//! What `simulate_users` runs against in these tests: the real producer API, stream job and
+//! dashboard in this process, each on a free port, over the in-process log and store (the embedded
+//! mode's adapters); and the binary itself, run as a process with a bounded wait.
+
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dashboard::DashboardSettings;
+use producer_api::ApiSettings;
+use stream_job::{JobMetrics, JobSettings, StreamJob};
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::net::TcpListener;
+use tokio::process::{Child, ChildStdout, Command};
+use tokio_util::sync::{CancellationToken, DropGuard};
+use wordfreq_bus::MemoryBus;
+use wordfreq_domain::TextRecord;
+use wordfreq_domain::names::{DEAD_LETTER_TOPIC, RESULTS_TOPIC};
+use wordfreq_store::MemoryStore;
+
+/// Bound on any wait in these tests.
+pub const WAIT: Duration = Duration::from_secs(60);
+const TOPIC: &str = "user_text";
+const PARTITIONS: i32 = 3;
+
+/// The three services on the in-process log and store; stopped on drop.
+pub struct Stack {
+    pub api_url: String,
+    pub dashboard_url: String,
+    pub bus: Arc<MemoryBus>,
+    _stop: DropGuard,
+}
+
+impl Stack {
+    /// The API, the stream job and the dashboard.
+    pub async fn start() -> Self {
+        Self::build(true, ApiSettings::default()).await
+    }
+
+    /// The API and the dashboard, no stream job: nothing sent is ever counted.
+    pub async fn without_job() -> Self {
+        Self::build(false, ApiSettings::default()).await
+    }
+
+    /// The API requiring `key`, the dashboard, no stream job.
+    pub async fn with_api_key(key: &str) -> Self {
+        let settings = ApiSettings {
+            api_keys: vec![key.to_owned()],
+            ..ApiSettings::default()
+        };
+        Self::build(false, settings).await
+    }
+
+    async fn build(with_job: bool, api_settings: ApiSettings) -> Self {
+        let bus = Arc::new(MemoryBus::new());
+        bus.create_topic(TOPIC, PARTITIONS as usize);
+        bus.create_topic(DEAD_LETTER_TOPIC, 1);
+        bus.create_topic(RESULTS_TOPIC, 1);
+        let store = Arc::new(MemoryStore::new());
+        let stop = CancellationToken::new();
+
+        let api = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api_url = format!("http://{}", api.local_addr().unwrap());
+        let api_state = producer_api::AppState::new(bus.clone(), TOPIC, api_settings);
+        tokio::spawn(producer_api::serve(
+            api,
+            api_state,
+            stop.clone().cancelled_owned(),
+        ));
+
+        if with_job {
+            let job = StreamJob::new(
+                Box::new(bus.subscribe(TOPIC).unwrap()),
+                store.clone(),
+                bus.clone(),
+                TOPIC,
+                JobSettings::default(),
+                Arc::new(JobMetrics::default()),
+                stop.clone(),
+            )
+            .unwrap();
+            tokio::spawn(async move { job.run().await.unwrap() });
+        }
+
+        let dashboard = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let dashboard_url = format!("http://{}", dashboard.local_addr().unwrap());
+        let settings = DashboardSettings {
+            producer_api_url: api_url.clone(),
+            push_interval: Duration::from_millis(50),
+            ..DashboardSettings::default()
+        };
+        let state = dashboard::AppState::new(store, settings).unwrap();
+        tokio::spawn(dashboard::serve(
+            dashboard,
+            state,
+            stop.clone().cancelled_owned(),
+        ));
+
+        Self {
+            api_url,
+            dashboard_url,
+            bus,
+            _stop: stop.drop_guard(),
+        }
+    }
+
+    /// Every record the API put on the log, partition by partition, each in log order.
+    pub fn records(&self) -> Vec<Vec<TextRecord>> {
+        (0..PARTITIONS)
+            .map(|partition| {
+                self.bus
+                    .read(TOPIC, partition, 0, usize::MAX)
+                    .iter()
+                    .map(|record| serde_json::from_slice(&record.value).unwrap())
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The dashboard's JSON at `path`.
+    pub async fn dashboard_json(&self, path: &str) -> serde_json::Value {
+        reqwest::get(format!("{}{path}", self.dashboard_url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+}
+
+/// An address where nothing listens.
+pub fn closed_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+/// The binary with `args` and none of the variables it reads from the developer's environment.
+fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_simulate_users"));
+    command.args(args).kill_on_drop(true);
+    for (name, _) in std::env::vars() {
+        let read = name.starts_with("SIMULATE_")
+            || [
+                "PRODUCER_API_URL",
+                "PRODUCER_API_KEY",
+                "DASHBOARD_URL",
+                "MIN_WORD_LENGTH",
+                "STOPWORDS",
+            ]
+            .contains(&name.as_str());
+        if read {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// A finished run of the binary.
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    /// Both streams, for assertion messages.
+    pub fn output(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.status.code(),
+            self.stdout,
+            self.stderr
+        )
+    }
+}
+
+/// Runs the binary to its end, bounded by [`WAIT`].
+pub async fn run(args: &[&str]) -> Run {
+    let started = Instant::now();
+    let output = tokio::time::timeout(WAIT, command(args).output())
+        .await
+        .unwrap_or_else(|_| panic!("simulate_users {args:?} did not end within {WAIT:?}"))
+        .unwrap();
+    Run {
+        status: output.status,
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// The binary running, its standard output read line by line.
+pub struct Running {
+    pub child: Child,
+    pub stdout: Lines<BufReader<ChildStdout>>,
+}
+
+pub fn spawn(args: &[&str]) -> Running {
+    let mut child = command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    Running { child, stdout }
+}
+
+impl Running {
+    /// The next line of standard output, bounded by [`WAIT`]; `None` at its end.
+    pub async fn next_line(&mut self) -> Option<String> {
+        tokio::time::timeout(WAIT, self.stdout.next_line())
+            .await
+            .expect("a line of output within the wait")
+            .unwrap()
+    }
+}
