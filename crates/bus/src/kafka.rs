@@ -54,6 +54,79 @@ pub struct KafkaArgs {
     pub topic: String,
 }
 
+/// A topic the system needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: i32,
+    /// Keeps the latest record per key only (`cleanup.policy=compact`).
+    pub compacted: bool,
+}
+
+impl TopicSpec {
+    /// wordfreq's topics: the input (`partitions` of them), its dead letters, and the compacted
+    /// window results (one record per window, keyed by window start).
+    pub fn system(input: &str, partitions: i32) -> Vec<Self> {
+        let topic = |name: &str, partitions, compacted| Self {
+            name: name.to_owned(),
+            partitions,
+            compacted,
+        };
+        vec![
+            topic(input, partitions, false),
+            topic(wordfreq_domain::names::DEAD_LETTER_TOPIC, 1, false),
+            topic(wordfreq_domain::names::RESULTS_TOPIC, 1, true),
+        ]
+    }
+}
+
+/// Creates each topic that does not exist yet, leaving existing ones as they are; says, per
+/// topic, whether it was created now.
+pub async fn ensure_topics(
+    args: &KafkaArgs,
+    topics: &[TopicSpec],
+    replication: i32,
+    timeout: Duration,
+) -> Result<Vec<(String, bool)>, BusError> {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+
+    let admin: AdminClient<DefaultClientContext> =
+        args.client_config("wordfreq-topics")
+            .create()
+            .map_err(|err| BusError::Unavailable(err.to_string()))?;
+    let new_topics: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|topic| {
+            let new = NewTopic::new(
+                &topic.name,
+                topic.partitions,
+                TopicReplication::Fixed(replication),
+            );
+            if topic.compacted {
+                new.set("cleanup.policy", "compact")
+            } else {
+                new
+            }
+        })
+        .collect();
+    let options = AdminOptions::new()
+        .operation_timeout(Some(timeout))
+        .request_timeout(Some(timeout));
+    let results = admin
+        .create_topics(&new_topics, &options)
+        .await
+        .map_err(|err| BusError::Unavailable(err.to_string()))?;
+    results
+        .into_iter()
+        .map(|result| match result {
+            Ok(name) => Ok((name, true)),
+            Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => Ok((name, false)),
+            Err((name, code)) => Err(BusError::Rejected(format!("creating {name}: {code}"))),
+        })
+        .collect()
+}
+
 impl KafkaArgs {
     /// The client settings every wordfreq client shares.
     pub fn client_config(&self, client_id: &str) -> ClientConfig {

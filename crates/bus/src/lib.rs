@@ -14,7 +14,7 @@ use async_trait::async_trait;
 pub mod kafka;
 pub mod memory;
 
-pub use kafka::{KafkaArgs, KafkaPublisher, KafkaSubscriber};
+pub use kafka::{KafkaArgs, KafkaPublisher, KafkaSubscriber, TopicSpec, ensure_topics};
 pub use memory::{MemoryBus, Retention};
 
 /// A record to publish.

@@ -42,6 +42,9 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("PRODUCER_API_KEY", ""),
     ("HEALTH_INTERVAL", "5s"),
     ("PUSH_INTERVAL", "250ms"),
+    ("DATA_DIR", ""),
+    ("KAFKA_PARTITIONS", "3"),
+    ("KAFKA_REPLICATION_FACTOR", "1"),
 ];
 
 /// The Redis key prefix: the hash tag keeps every key in one Redis Cluster slot, so one Lua script

@@ -5,6 +5,9 @@ use std::io;
 use clap::{Parser, Subcommand};
 use wordfreq_runtime::TokenizerArgs;
 
+use wordfreq_bus::KafkaArgs;
+use wordfreq_domain::names::INPUT_PARTITIONS;
+
 use crate::launch::SystemArgs;
 use crate::text_tools::{self, TextToolError};
 
@@ -31,6 +34,25 @@ pub enum Command {
     Tokenize(TokenizerArgs),
     /// Read text from stdin; write `word<TAB>count` lines, count descending then word ascending.
     Count(TokenizerArgs),
+    /// Create wordfreq's topics on a Kafka broker (the input, its dead letters, the compacted
+    /// window results); topics that exist are left as they are.
+    InitTopics(InitTopicsArgs),
+}
+
+/// Where and how to create the topics.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InitTopicsArgs {
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// Partitions of the input topic: at most this many stream jobs share the work.
+    #[arg(long, env = "KAFKA_PARTITIONS", default_value_t = INPUT_PARTITIONS)]
+    pub partitions: i32,
+    /// Copies of each partition (1 for a single broker).
+    #[arg(long, env = "KAFKA_REPLICATION_FACTOR", default_value_t = 1)]
+    pub replication_factor: i32,
+    /// How long the broker may take.
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "15s")]
+    pub timeout: std::time::Duration,
 }
 
 impl Command {
@@ -39,6 +61,7 @@ impl Command {
         match self {
             Self::Tokenize(_) => "tokenize",
             Self::Count(_) => "count",
+            Self::InitTopics(_) => "init-topics",
         }
     }
 }
@@ -56,6 +79,7 @@ pub fn run_text_tool(command: &Command) -> Result<(), TextToolError> {
                 text_tools::write_counts(&counts, stdout).map_err(TextToolError::from)
             })
         }
+        Command::InitTopics(_) => unreachable!("init-topics is not a text tool"),
     };
     match result {
         Err(TextToolError::Io(err)) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
