@@ -281,3 +281,44 @@ async fn with_kafka_and_redis_it_is_the_same_system_on_real_services() {
     assert_eq!(stored, Some(2.0));
     assert!(stop(running).success());
 }
+
+#[tokio::test]
+async fn kafka_init_creates_the_topics_once_and_is_idempotent() {
+    let broker = KafkaBroker::start();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/kafka-init.sh");
+    // The script runs the `wordfreq` on PATH: this build's.
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_wordfreq"))
+        .parent()
+        .unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let run = || {
+        let output = Command::new("bash")
+            .arg(script)
+            .env("PATH", &path)
+            .env("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert_eq!(
+        run(),
+        "user_text: created\nuser_text.dlq: created\nword_counts: created\n"
+    );
+    assert_eq!(
+        run(),
+        "user_text: exists\nuser_text.dlq: exists\nword_counts: exists\n"
+    );
+    let consumer: rdkafka::consumer::BaseConsumer = broker.client_config().create().unwrap();
+    let metadata = rdkafka::consumer::Consumer::fetch_metadata(
+        &consumer,
+        Some("user_text"),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(metadata.topics()[0].partitions().len(), 3);
+}
