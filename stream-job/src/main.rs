@@ -42,12 +42,8 @@ async fn main() -> anyhow::Result<()> {
     };
     let subscriber = KafkaSubscriber::new(&args.kafka, &args.consumer_group, "wordfreq-stream-job")
         .context("creating the Kafka consumer")?;
-    let publisher = KafkaPublisher::new(
-        &args.kafka,
-        "wordfreq-stream-job",
-        args.produce_timeout,
-    )
-    .context("creating the Kafka producer")?;
+    let publisher = KafkaPublisher::new(&args.kafka, "wordfreq-stream-job", args.produce_timeout)
+        .context("creating the Kafka producer")?;
     let store: Arc<dyn wordfreq_store::Store> = Arc::new(store);
     let metrics = Arc::new(JobMetrics::default());
     let listener = tokio::net::TcpListener::bind(args.metrics_addr)
