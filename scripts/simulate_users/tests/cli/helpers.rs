@@ -168,6 +168,17 @@ pub struct Run {
 }
 
 impl Run {
+    /// Asserts standard output says each of `parts`, showing both streams when it does not.
+    pub fn assert_says(&self, parts: &[&str]) {
+        for part in parts {
+            assert!(
+                self.stdout.contains(part),
+                "{part:?} missing from\n{}",
+                self.output()
+            );
+        }
+    }
+
     /// Both streams, for assertion messages.
     pub fn output(&self) -> String {
         format!(

@@ -89,11 +89,7 @@ async fn refused_submissions_below_the_success_rate_exit_non_zero_with_the_apis_
     ];
     let refused = run(&base).await;
     assert!(!refused.status.success(), "{}", refused.output());
-    assert!(
-        refused.stdout.contains("success rate    0.0%"),
-        "{}",
-        refused.output()
-    );
+    refused.assert_says(&["success rate    0.0%"]);
     assert!(
         refused
             .stdout
@@ -113,11 +109,7 @@ async fn refused_submissions_below_the_success_rate_exit_non_zero_with_the_apis_
     with_key.extend(["--api-key", "sesame"]);
     let accepted = run(&with_key).await;
     assert!(accepted.status.success(), "{}", accepted.output());
-    assert!(
-        accepted.stdout.contains("successful      6"),
-        "{}",
-        accepted.output()
-    );
+    accepted.assert_says(&["successful      6"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,22 +135,12 @@ async fn the_open_loop_sends_rate_times_duration_texts_and_they_verify() {
     ];
     let run = run(&args).await;
     assert!(run.status.success(), "{}", run.output());
-    assert!(
-        run.stdout.contains("40 texts/s for 1s (40 texts)"),
-        "{}",
-        run.output()
-    );
-    assert!(
-        run.stdout.contains("total           40"),
-        "{}",
-        run.output()
-    );
-    assert!(run.stdout.contains("(target 40 req/s)"), "{}", run.output());
-    assert!(
-        run.stdout.contains("counts          match"),
-        "{}",
-        run.output()
-    );
+    run.assert_says(&[
+        "40 texts/s for 1s (40 texts)",
+        "total           40",
+        "(target 40 req/s)",
+        "counts          match",
+    ]);
     assert_eq!(stack.records().iter().map(Vec::len).sum::<usize>(), 40);
 }
 

@@ -39,18 +39,12 @@ async fn a_small_verified_load_matches_the_dashboards_counts_exactly() {
     ))
     .await;
     assert!(run.status.success(), "{}", run.output());
-    assert!(
-        run.stdout.contains("counts          match"),
-        "{}",
-        run.output()
-    );
-    assert!(
-        run.stdout.contains("markers seen    15 of 15"),
-        "{}",
-        run.output()
-    );
-    assert!(run.stdout.contains("visible p50"), "{}", run.output());
-    assert!(run.stdout.contains("visible p99"), "{}", run.output());
+    run.assert_says(&[
+        "counts          match",
+        "markers seen    15 of 15",
+        "visible p50",
+        "visible p99",
+    ]);
 
     // Checked again here, independently of the tool: what is on the log is what was counted.
     let records: Vec<_> = stack.records().into_iter().flatten().collect();
@@ -84,18 +78,12 @@ async fn counts_that_never_appear_time_out_and_fail_naming_the_missing_words() {
         "took {:?}",
         run.elapsed
     );
-    assert!(
-        run.stdout.contains("successful      15"),
-        "{}",
-        run.output()
-    );
-    assert!(run.stdout.contains("TIMED OUT after"), "{}", run.output());
-    assert!(run.stdout.contains("(missing "), "{}", run.output());
-    assert!(
-        run.stdout.contains("markers seen    0 of 15"),
-        "{}",
-        run.output()
-    );
+    run.assert_says(&[
+        "successful      15",
+        "TIMED OUT after",
+        "(missing ",
+        "markers seen    0 of 15",
+    ]);
     assert!(
         run.stderr
             .contains("FAILED: the dashboard's counts are not what was sent"),
@@ -124,8 +112,7 @@ async fn another_client_adding_the_same_words_is_reported_as_counted_twice() {
     let run = run(&verify_args(&stack, &["--verify-timeout", "30s"])).await;
     intruder.abort();
     assert!(!run.status.success(), "{}", run.output());
-    assert!(run.stdout.contains("MISMATCH in"), "{}", run.output());
-    assert!(run.stdout.contains("(counted twice?)"), "{}", run.output());
+    run.assert_says(&["MISMATCH in", "(counted twice?)"]);
     assert!(
         run.stderr
             .contains("FAILED: the dashboard's counts are not what was sent"),
