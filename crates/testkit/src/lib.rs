@@ -5,16 +5,22 @@
 //! dropped. Both can be stopped, killed and restarted mid-test on the same port and data. When
 //! `WORDFREQ_TEST_REDIS` or `WORDFREQ_TEST_KAFKA` is set, the tests use those servers instead (so
 //! the same tests run against Apache Kafka). A missing server binary is a test failure, never a
-//! skip. [`TestNames`] gives each test its own topic, consumer group and key prefix.
+//! skip. [`TestNames`] gives each test its own topic, consumer group and key prefix. [`MockKafka`]
+//! is librdkafka's in-process mock cluster, for the group-coordination scenarios tansu 0.6 cannot
+//! play.
 //!
 //! Servers die with the thread that started them (and with the test process), so start them from
-//! the test's own thread.
+//! the test's own thread. They inherit no file descriptor but stdio; start other child processes
+//! with [`inherit_only_stdio`] too when a [`MockKafka`] may be running.
 
 mod kafka_broker;
+mod mock_kafka;
 mod names;
 mod process;
 mod redis_server;
 
 pub use kafka_broker::{EXTERNAL_KAFKA, KafkaBroker, TANSU_VERSION};
+pub use mock_kafka::MockKafka;
 pub use names::TestNames;
+pub use process::inherit_only_stdio;
 pub use redis_server::{EXTERNAL_REDIS, Persistence, RedisServer};

@@ -4,11 +4,13 @@
 
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::fd::BorrowedFd;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tempfile::TempDir;
@@ -123,6 +125,7 @@ impl ServerProcess {
             .stdout(log)
             .stderr(log_err);
         die_with_parent(&mut command);
+        inherit_only_stdio(&mut command);
         let child = command.spawn().map_err(|err| {
             if err.kind() == std::io::ErrorKind::NotFound {
                 format!(
@@ -216,6 +219,42 @@ fn die_with_parent(command: &mut Command) {
     unsafe {
         command.pre_exec(|| {
             nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).map_err(std::io::Error::from)
+        });
+    }
+}
+
+/// Makes the process `command` starts inherit no file descriptor but its stdin, stdout and stderr.
+///
+/// librdkafka's mock cluster ([`crate::MockKafka`]) accepts connections without close-on-exec, so
+/// every process the test starts afterwards (a job, another test's server) holds a copy of the
+/// broker's end of each connection open at the time. When the mock then closes a connection (the
+/// broker taken down), the copy keeps it open: the client never sees it close, and its requests
+/// go unanswered until librdkafka's 60 s request timeout.
+#[allow(unsafe_code)]
+pub fn inherit_only_stdio(command: &mut Command) {
+    // Descriptors are numbered lowest free first: beyond the highest one open now, a margin covers
+    // those other threads open before the fork.
+    let highest = std::fs::read_dir("/proc/self/fd")
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+                .max()
+                .unwrap_or(2)
+        })
+        .unwrap_or(1024);
+    let end = highest.saturating_add(1024);
+    // SAFETY: the closure runs between fork and exec, allocates nothing and makes only fcntl
+    // calls, which are async-signal-safe. A number that is not an open descriptor there is only
+    // handed to fcntl, which answers EBADF.
+    unsafe {
+        command.pre_exec(move || {
+            for raw in 3..end {
+                let _ = fcntl(
+                    BorrowedFd::borrow_raw(raw),
+                    FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC),
+                );
+            }
+            Ok(())
         });
     }
 }

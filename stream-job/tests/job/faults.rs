@@ -1,8 +1,7 @@
 //! Faults: the job killed mid-stream, and records it cannot use.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use rdkafka::Offset;
@@ -11,60 +10,14 @@ use wordfreq_domain::names::DEAD_LETTER_TOPIC;
 use wordfreq_store::View;
 use wordfreq_testkit::TestNames;
 
-use crate::helpers::{Bed, WAIT, expected_counts, produce, record_json, submissions};
+use crate::helpers::{
+    Bed, JobProcess, WAIT, expected_counts, job_command, produce, random_delay, record_json,
+    submissions,
+};
 
 /// The `stream-job` binary on the bed's broker, Redis, topic and group.
 fn spawn_job_process(bed: &Bed) -> JobProcess {
-    JobProcess(
-        job_command(bed, &bed.topic)
-            .spawn()
-            .expect("starting stream-job"),
-    )
-}
-
-/// A `stream-job` process, killed when dropped so a failed assertion leaves none behind.
-struct JobProcess(Child);
-
-impl JobProcess {
-    /// SIGKILL, as a crash would, and reap it.
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for JobProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// The `stream-job` command for the bed, reading `topic`, quiet unless its stderr is redirected.
-fn job_command(bed: &Bed, topic: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_stream-job"));
-    command
-        .env(
-            "KAFKA_BOOTSTRAP_SERVERS",
-            bed.broker.as_ref().unwrap().bootstrap_servers(),
-        )
-        .env("KAFKA_TOPIC", topic)
-        .env("REDIS_URL", bed.redis.as_ref().unwrap().url())
-        .env("REDIS_PREFIX", &bed.redis_prefix)
-        .env("CONSUMER_GROUP", &bed.group)
-        .env("METRICS_ADDR", "127.0.0.1:0")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    command
-}
-
-/// A delay in 0..300 ms that differs from run to run, so kills land at different moments.
-fn random_delay() -> Duration {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    Duration::from_millis(u64::from(nanos % 300))
+    JobProcess::spawn(job_command(bed, &bed.topic))
 }
 
 #[tokio::test]
@@ -254,27 +207,14 @@ async fn redis_stopped_mid_stream_and_restarted_leaves_the_counts_exact() {
 async fn with_its_topic_missing_the_job_says_so_waits_and_counts_once_the_topic_exists() {
     let bed = Bed::real().await;
     let topic = TestNames::new("not-yet").topic;
-    let mut command = job_command(&bed, &topic);
-    command.env("LOG_FORMAT", "json").stderr(Stdio::piped());
-    let mut job = JobProcess(command.spawn().expect("starting stream-job"));
-    let stderr = job.0.stderr.take().unwrap();
-    let (lines, mut logged) = tokio::sync::mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
+    let (mut job, mut log) = JobProcess::spawn_logged(job_command(&bed, &topic));
 
-    let said_so = tokio::time::timeout(WAIT, async {
-        while let Some(line) = logged.recv().await {
-            if line.contains("does not exist") && line.contains(&topic) {
-                return line;
-            }
-        }
-        panic!("stream-job exited without saying the topic is missing");
-    })
-    .await
-    .expect("no word of the missing topic within the bound");
+    let said_so = log
+        .wait_for("that the topic is missing", WAIT, |line| {
+            let text = line.to_string();
+            (text.contains("does not exist") && text.contains(&topic)).then_some(text)
+        })
+        .await;
     assert!(
         said_so.contains("waiting for it to be created"),
         "{said_so}"

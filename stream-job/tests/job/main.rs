@@ -1,8 +1,9 @@
 //! The stream job end to end: counts exact against `wordfreq count`, bad records to the
-//! dead-letter topic, restarts without loss or doubling.
+//! dead-letter topic, restarts without loss or doubling, instances sharing a consumer group.
 
 mod exactness;
 mod faults;
+mod group;
 mod helpers;
 mod lateness;
 mod observability;
