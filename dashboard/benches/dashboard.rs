@@ -24,25 +24,11 @@ use serde_json::json;
 use tower::ServiceExt;
 use wordfreq_domain::{Batch, Timeliness, Tokenizer, Windows};
 use wordfreq_store::{FencedBatch, OffsetRange, RedisStore, Store};
-use wordfreq_testkit::{RedisServer, TestNames};
+use wordfreq_testkit::{RedisServer, TestNames, bench_setting};
 
 /// The raw reads' answers: the top words with their scores, and the stats hash.
 type TopRows = Vec<(String, f64)>;
 type StatsFields = Vec<(String, String)>;
-
-/// A setting from the environment. `cargo bench` passes `--bench`; without it (`cargo test
-/// --all-targets`), the defaults shrink to a smoke run so the benchmark cannot rot unseen.
-fn setting(name: &str, bench_default: u64, smoke_default: u64) -> u64 {
-    let benchmarking = std::env::args().any(|arg| arg == "--bench");
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(if benchmarking {
-            bench_default
-        } else {
-            smoke_default
-        })
-}
 
 fn percentile(sorted: &[Duration], q: f64) -> f64 {
     let index = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
@@ -111,10 +97,10 @@ fn cpu_seconds(pid: u32) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let words = setting("WORDS", 100_000, 2_000);
-    let renders = setting("RENDERS", 1_000, 20);
-    let clients = setting("CLIENTS", 200, 10);
-    let rounds = setting("ROUNDS", 20, 3);
+    let words = bench_setting("WORDS", 100_000, 2_000);
+    let renders = bench_setting("RENDERS", 1_000, 20);
+    let clients = bench_setting("CLIENTS", 200, 10);
+    let rounds = bench_setting("ROUNDS", 20, 3);
 
     let redis = RedisServer::start();
     let prefix = TestNames::new("dashbench").redis_prefix;

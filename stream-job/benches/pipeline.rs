@@ -21,21 +21,7 @@ use tokio_util::sync::CancellationToken;
 use wordfreq_bus::{KafkaArgs, KafkaPublisher, KafkaSubscriber, OutgoingRecord, Publisher};
 use wordfreq_corpus::{Corpus, Mix};
 use wordfreq_store::{RedisStore, Store};
-use wordfreq_testkit::{KafkaBroker, RedisServer, TestNames};
-
-/// A setting from the environment. `cargo bench` passes `--bench`; without it (`cargo test
-/// --all-targets`), the defaults shrink to a smoke run so the benchmark cannot rot unseen.
-fn setting(name: &str, bench_default: u64, smoke_default: u64) -> u64 {
-    let benchmarking = std::env::args().any(|arg| arg == "--bench");
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(if benchmarking {
-            bench_default
-        } else {
-            smoke_default
-        })
-}
+use wordfreq_testkit::{KafkaBroker, RedisServer, TestNames, bench_setting};
 
 /// A record of 5 to 40 words, stamped `event_ms`.
 fn record(corpus: &mut Corpus, n: u64, event_ms: i64) -> Vec<u8> {
@@ -101,9 +87,9 @@ fn quantile(metrics_text: &str, name: &str, q: f64) -> Option<f64> {
 
 #[tokio::main]
 async fn main() {
-    let records = setting("RECORDS", 1_000_000, 2_000);
-    let rate = setting("RATE", 2_000, 200);
-    let steady_secs = setting("STEADY_SECS", 20, 1);
+    let records = bench_setting("RECORDS", 1_000_000, 2_000);
+    let rate = bench_setting("RATE", 2_000, 200);
+    let steady_secs = bench_setting("STEADY_SECS", 20, 1);
     let broker = KafkaBroker::start();
     let redis = RedisServer::start();
     let names = TestNames::new("bench");
@@ -162,7 +148,7 @@ async fn main() {
         let publisher =
             Arc::new(KafkaPublisher::new(&args, "bench-job", Duration::from_secs(5)).unwrap());
         let settings = JobSettings {
-            trigger_interval: Duration::from_millis(setting("TRIGGER_MS", 100, 100)),
+            trigger_interval: Duration::from_millis(bench_setting("TRIGGER_MS", 100, 100)),
             ..JobSettings::default()
         };
         let job = StreamJob::new(

@@ -13,12 +13,14 @@
 //! the test's own thread. They inherit no file descriptor but stdio; start other child processes
 //! with [`inherit_only_stdio`] too when a [`MockKafka`] may be running.
 
+mod bench;
 mod kafka_broker;
 mod mock_kafka;
 mod names;
 mod process;
 mod redis_server;
 
+pub use bench::bench_setting;
 pub use kafka_broker::{EXTERNAL_KAFKA, KafkaBroker, TANSU_VERSION};
 pub use mock_kafka::MockKafka;
 pub use names::TestNames;
