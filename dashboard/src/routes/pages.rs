@@ -1,6 +1,8 @@
-//! The page and its fragments. `GET /` renders it whole; the controls swap `#words` through
-//! `/fragments/main` (which also puts the view in the address bar); live refreshes fetch
-//! `/fragments/words`; `POST /submit` answers with the submission's outcome.
+//! The page and its fragments. `GET /` renders it whole. `#live` holds the counts and says how
+//! they refresh (pushed, polled or on demand); it stays in place while `/fragments/words` swaps
+//! its content (`#words`), so a refresh asked for while another is in flight is queued on an
+//! element that is still there. The controls replace `#live` itself through `/fragments/main`,
+//! which also puts the view in the address bar. `POST /submit` answers with the outcome.
 
 use askama::Template;
 use axum::Form;
@@ -33,10 +35,12 @@ struct PageTemplate<'a> {
     min_counts: (u64, u64),
     intervals: (u64, u64),
     asset_version: &'a str,
+    /// The refresh generation the page was rendered at.
+    generation: u64,
     /// Why the URL's view was not used, if it was not.
     url_notice: Option<String>,
     health_html: String,
-    words_html: String,
+    live_html: String,
 }
 
 #[derive(Template)]
@@ -47,11 +51,17 @@ struct HealthTemplate<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "live.html")]
+struct LiveTemplate {
+    /// `hx-trigger` of `#live`: how it refreshes itself.
+    trigger: String,
+    words_html: String,
+}
+
+#[derive(Template)]
 #[template(path = "words.html")]
 struct WordsTemplate<'a> {
     params: &'a PageParams,
-    /// `hx-trigger` of the fragment: how it refreshes itself.
-    trigger: String,
     error: Option<String>,
     stale_notice: Option<String>,
     metrics: Option<Metrics>,
@@ -104,8 +114,10 @@ pub async fn page(
             )),
         ),
     };
-    let words_html = render_words(&state, &params).await?;
+    let generation = state.live().generation();
+    let live_html = render_live(&state, &params).await?;
     let page = PageTemplate {
+        generation,
         params: &params,
         windows: &WindowChoice::ALL,
         limits: PAGE_LIMITS,
@@ -114,18 +126,18 @@ pub async fn page(
         asset_version: &assets::VERSION,
         url_notice,
         health_html: render_health(&state.live().health())?,
-        words_html,
+        live_html,
     };
     Ok(Html(page.render()?))
 }
 
-/// `GET /fragments/main`: `#words` for a view the controls changed; the address bar follows.
+/// `GET /fragments/main`: `#live` for a view the controls changed; the address bar follows.
 pub async fn main_fragment(
     State(state): State<AppState>,
     uri: axum::http::Uri,
 ) -> Result<Response, DashboardError> {
     let params = parse_query::<PageParams>(uri.query().unwrap_or_default())?.within_controls();
-    let html = render_words(&state, &params).await?;
+    let html = render_live(&state, &params).await?;
     let mut response = Html(html).into_response();
     if let Ok(url) = HeaderValue::from_str(&format!("/?{}", params.to_query())) {
         response.headers_mut().insert("hx-push-url", url);
@@ -133,7 +145,7 @@ pub async fn main_fragment(
     Ok(response)
 }
 
-/// `GET /fragments/words`: `#words`, refreshed.
+/// `GET /fragments/words`: `#words`, refreshed (the content of `#live`).
 pub async fn words_fragment(
     State(state): State<AppState>,
     uri: axum::http::Uri,
@@ -157,17 +169,26 @@ pub fn render_health(health: &Health) -> Result<String, askama::Error> {
     .render()
 }
 
-/// `#words` for `params`: metrics, charts, trending and table, or the last good data with the
-/// store's error, or only the error when there never was data.
-async fn render_words(state: &AppState, params: &PageParams) -> Result<String, DashboardError> {
+/// `#live` for `params`: `#words` inside the element that refreshes it as `params` say.
+async fn render_live(state: &AppState, params: &PageParams) -> Result<String, DashboardError> {
     let trigger = match params.refresh {
         Refresh::Live => "sse:refresh, refresh-words from:body".to_owned(),
         Refresh::Poll => format!("every {}s, refresh-words from:body", params.interval),
         Refresh::Off => "refresh-words from:body".to_owned(),
     };
+    let words_html = render_words(state, params).await?;
+    Ok(LiveTemplate {
+        trigger,
+        words_html,
+    }
+    .render()?)
+}
+
+/// `#words` for `params`: metrics, charts, trending and table, or the last good data with the
+/// store's error, or only the error when there never was data.
+async fn render_words(state: &AppState, params: &PageParams) -> Result<String, DashboardError> {
     let mut template = WordsTemplate {
         params,
-        trigger,
         error: None,
         stale_notice: None,
         metrics: None,

@@ -109,9 +109,29 @@ impl Browser {
             if ready(&table, &chart) {
                 return started.elapsed();
             }
+            if started.elapsed() >= within {
+                let page = self
+                    .js("const r = new XMLHttpRequest(); r.open('GET', '/api/stats', false); r.send();
+                         return [document.getElementById('submit-result').innerText,
+                                 document.querySelector('.refreshed').innerText, r.responseText]")
+                    .await;
+                panic!(
+                    "{what} not shown within {within:?}; table {table:?}, chart {chart:?}, page says {page}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
+    /// Waits (bounded) until the page's event stream is open.
+    async fn wait_for_live_stream(&self) {
+        let started = Instant::now();
+        let open = "const data = document.body['htmx-internal-data'];
+                    return !!(data && data.sseEventSource && data.sseEventSource.readyState === 1)";
+        while self.js(open).await != true {
             assert!(
-                started.elapsed() < within,
-                "{what} not shown within {within:?}; table {table:?}, chart {chart:?}"
+                started.elapsed() < WAIT,
+                "the page's event stream did not open"
             );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -178,6 +198,7 @@ async fn a_person_submits_text_sees_it_counted_live_narrows_the_view_and_downloa
         .expect("the health panel shows a dependency up");
     // Marks this page load: a reload would lose it.
     browser.js("window.__sameLoad = true; return null").await;
+    browser.wait_for_live_stream().await;
 
     // 1. Type text and submit it: the words appear in the table and the chart without a reload.
     let text = "zebra zebra zebra quokka quokka narwhal";
@@ -240,7 +261,7 @@ async fn a_person_submits_text_sees_it_counted_live_narrows_the_view_and_downloa
         )
         .await;
     assert!(
-        stream_state[0].as_str().unwrap().ends_with("/events") && stream_state[1] == 1,
+        stream_state[0].as_str().unwrap().contains("/events?seen=") && stream_state[1] == 1,
         "the page follows /events: {stream_state}"
     );
     assert_eq!(browser.js("return window.__sameLoad === true").await, true);

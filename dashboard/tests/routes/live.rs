@@ -15,8 +15,12 @@ pub struct Events(futures::stream::BoxStream<'static, String>);
 
 impl Events {
     pub async fn open(dashboard: &TestDashboard) -> Self {
+        Self::open_at(dashboard, "/events").await
+    }
+
+    pub async fn open_at(dashboard: &TestDashboard, uri: &str) -> Self {
         let response = dashboard::app(dashboard.state.clone())
-            .oneshot(Request::get("/events").body(Body::empty()).unwrap())
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
             .await
             .unwrap();
         assert_eq!(response.headers()["content-type"], "text/event-stream");
@@ -80,6 +84,34 @@ async fn a_batch_applied_to_the_store_is_pushed_as_a_refresh() {
     assert!(refresh["generation"].as_u64().unwrap() >= 1);
     assert!(started.elapsed() < WAIT);
     dashboard.state.stopping().cancel();
+}
+
+#[tokio::test]
+async fn a_page_that_missed_a_refresh_before_its_stream_connected_gets_it_at_once() {
+    let dashboard = TestDashboard::without_api();
+    let page = dashboard.get("/").await.body;
+    let seen = page
+        .split("sse-connect=\"/events?seen=")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page says which refresh it shows")
+        .to_owned();
+    // A refresh between the page's render and its stream's connection.
+    dashboard.state.live().invalidate();
+    let mut events = Events::open_at(&dashboard, &format!("/events?seen={seen}")).await;
+    let refresh = events.next_named("refresh", WAIT).await;
+    assert!(refresh.contains("\"generation\":1"), "{refresh}");
+    // A page already current gets nothing until the next refresh.
+    let mut current = Events::open_at(&dashboard, "/events?seen=1").await;
+    assert!(
+        tokio::time::timeout(
+            Duration::from_millis(300),
+            current.next_named("refresh", WAIT)
+        )
+        .await
+        .is_err(),
+        "a current page was told to refresh"
+    );
 }
 
 #[tokio::test]

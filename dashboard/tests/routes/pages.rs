@@ -25,7 +25,7 @@ async fn the_page_has_every_part_of_the_originals_and_its_empty_state_hint() {
     ] {
         assert!(page.body.contains(part), "the page lacks {part:?}");
     }
-    assert!(page.body.contains("sse-connect=\"/events\""));
+    assert!(page.body.contains("sse-connect=\"/events?seen=0\""));
 }
 
 #[tokio::test]
@@ -168,16 +168,31 @@ async fn the_main_fragment_puts_the_view_in_the_address_bar() {
         "/?window=5m&limit=30&min_count=1&refresh=off&interval=3"
     );
     assert!(
+        reply.body.trim_start().starts_with("<section id=\"live\""),
+        "the controls replace #live"
+    );
+    assert!(
         reply
             .body
             .contains("hx-trigger=\"refresh-words from:body\"")
     );
-    let live = dashboard.get("/fragments/words").await;
+    let live = dashboard.get("/fragments/main").await;
     assert!(
         live.body
             .contains("hx-trigger=\"sse:refresh, refresh-words from:body\"")
     );
-    assert!(!live.headers.contains_key("hx-push-url"));
+    // A refresh swaps only what is inside #live, which stays in place.
+    let refreshed = dashboard.get("/fragments/words").await;
+    assert!(
+        refreshed
+            .body
+            .trim_start()
+            .starts_with("<div id=\"words\">"),
+        "{}",
+        refreshed.body
+    );
+    assert!(!refreshed.body.contains("hx-trigger=\"sse:"));
+    assert!(!refreshed.headers.contains_key("hx-push-url"));
 }
 
 #[tokio::test]
