@@ -45,6 +45,22 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("DATA_DIR", ""),
     ("KAFKA_PARTITIONS", "3"),
     ("KAFKA_REPLICATION_FACTOR", "1"),
+    ("DASHBOARD_URL", "http://localhost:8501"),
+    ("SIMULATE_HTTP_TIMEOUT", "10s"),
+    ("SIMULATE_SEED", ""),
+    ("SIMULATE_DELAY_MS", "1000..5000"),
+    ("SIMULATE_COUNT", "0"),
+    ("SIMULATE_USERS", "10"),
+    ("SIMULATE_MESSAGES", "20"),
+    ("SIMULATE_LOAD_DELAY_MS", "500..2000"),
+    ("SIMULATE_RATE", ""),
+    ("SIMULATE_DURATION", "30s"),
+    ("SIMULATE_MAX_IN_FLIGHT", "1000"),
+    ("SIMULATE_MIN_SUCCESS_RATE", "95"),
+    ("SIMULATE_VERIFY", "false"),
+    ("SIMULATE_VERIFY_TIMEOUT", "60s"),
+    ("SIMULATE_VERIFY_SETTLE", "1s"),
+    ("SIMULATE_POLL_INTERVAL", "100ms"),
 ];
 
 /// The Redis key prefix: the hash tag keeps every key in one Redis Cluster slot, so one Lua script

@@ -236,6 +236,8 @@ fn every_variable_a_binary_reads_is_in_the_pinned_list() {
         ("dashboard", &[]),
         ("wordfreq", &[]),
         ("wordfreq", &["init-topics"]),
+        ("simulate_users", &["simulate"]),
+        ("simulate_users", &["load"]),
     ] {
         for variable in accepted_variables(binary, args) {
             assert!(

@@ -51,7 +51,7 @@ async fn on_the_in_process_bus_and_store_counts_equal_wordfreq_count_all_time_an
 
 #[tokio::test]
 async fn a_job_stopped_and_restarted_mid_stream_loses_and_doubles_nothing() {
-    let bed = Bed::real().await;
+    let mut bed = Bed::real().await;
     let texts = submissions(4_000, 12, Utc::now().timestamp_millis());
     let (expected_all, _) = expected_counts(&texts);
     let store = bed.store().await;
@@ -61,6 +61,10 @@ async fn a_job_stopped_and_restarted_mid_stream_loses_and_doubles_nothing() {
     bed.produce(values[..2_000].to_vec()).await;
     stop.cancel();
     job.await.unwrap();
+    // Where to resume comes from Redis, not from the group. A fresh group keeps tansu 0.6.0's
+    // coordinator out of it: it sometimes leaves a member that rejoins right after a leave without
+    // partitions (rejoining is shown on the mock cluster, tests/job/group.rs).
+    bed.group = format!("{}-restarted", bed.group);
     let (stop, job) = bed.spawn_job().await;
     bed.produce(values[2_000..].to_vec()).await;
     bed.wait_for_records(&*store, 4_000).await;
