@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The hot path, measured in one run: criterion's tokenize + aggregate (MB/s and words/s) on 8 MiB
-# generated corpora, then `wordfreq count` against `wc -w` on the same 100 MiB files (medians of 5
-# runs, peak memory). Prints a table and writes target/bench/hotpath.json. See docs/BENCHMARKS.md.
+# generated corpora, then `wordfreq count` against `wc -w`, a straightforward C word counter
+# (scripts/baselines/wordcount.c, built here) and the original's rule in Python `re` + `Counter`
+# (scripts/baselines/original_rule.py) on the same 100 MiB files (medians of 5 runs, 3 for Python;
+# peak memory). Prints a table and writes target/bench/hotpath.json. See docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,13 +17,20 @@ non_ascii=bench-data/non-ascii-100m.txt
 [[ -s $ascii ]] || target/release/gen-corpus --size-mb 100 --words mostly-ascii >"$ascii"
 [[ -s $non_ascii ]] || target/release/gen-corpus --size-mb 100 --words non-ascii >"$non_ascii"
 
+cc -O2 -o target/bench/wordcount scripts/baselines/wordcount.c
+
 cargo bench --locked -p wordfreq-domain --bench hot_path -- --warm-up-time 1 --measurement-time 5 >target/bench/criterion.log 2>&1
 
 hyperfine --style basic --warmup 1 --runs 5 --export-json target/bench/count.json \
     -n "wordfreq count, mostly ASCII" "target/release/wordfreq count <$ascii >/dev/null" \
     -n "wc -w, mostly ASCII" "wc -w <$ascii >/dev/null" \
     -n "wordfreq count, non-ASCII" "target/release/wordfreq count <$non_ascii >/dev/null" \
-    -n "wc -w, non-ASCII" "wc -w <$non_ascii >/dev/null" >/dev/null
+    -n "wc -w, non-ASCII" "wc -w <$non_ascii >/dev/null" \
+    -n "C word counter, mostly ASCII" "target/bench/wordcount <$ascii >/dev/null" \
+    -n "C word counter, non-ASCII" "target/bench/wordcount <$non_ascii >/dev/null" >/dev/null
+hyperfine --style basic --runs 3 --export-json target/bench/python.json \
+    -n "Python re + Counter, mostly ASCII" "python3 scripts/baselines/original_rule.py <$ascii >/dev/null" \
+    -n "Python re + Counter, non-ASCII" "python3 scripts/baselines/original_rule.py <$non_ascii >/dev/null" >/dev/null
 
 peak_kib() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 ascii_rss=$(peak_kib target/release/wordfreq count <"$ascii")
@@ -45,12 +54,20 @@ for path in sorted(glob.glob("target/criterion/hot_path_*/*/*/new/estimates.json
     rows.append((name, value, ""))
     report["criterion"][name] = {"unit": unit, "per_second": per_second, "median_ns": median_ns}
 
-results = {r["command"]: statistics.median(r["times"]) for r in json.load(open("target/bench/count.json"))["results"]}
+results = {}
+for export in ("target/bench/count.json", "target/bench/python.json"):
+    results.update({r["command"]: statistics.median(r["times"]) for r in json.load(open(export))["results"]})
 for mix in ("mostly ASCII", "non-ASCII"):
     ours, wc = results[f"wordfreq count, {mix}"], results[f"wc -w, {mix}"]
-    rows.append((f"wordfreq count, {mix} (100 MiB)", f"{mb / ours:8.1f} MB/s", f"{wc / ours:.2f}x wc -w"))
+    c, python = results[f"C word counter, {mix}"], results[f"Python re + Counter, {mix}"]
+    rows.append((f"wordfreq count, {mix} (100 MiB)", f"{mb / ours:8.1f} MB/s", f"{wc / ours:.2f}x wc -w, {c / ours:.2f}x C, {python / ours:.1f}x Python"))
     rows.append((f"wc -w, {mix} (100 MiB)", f"{mb / wc:8.1f} MB/s", ""))
-    report["count"][mix] = {"wordfreq_s": ours, "wc_s": wc, "ratio_vs_wc": wc / ours}
+    rows.append((f"C word counter, {mix} (100 MiB)", f"{mb / c:8.1f} MB/s", ""))
+    rows.append((f"Python re + Counter, {mix} (100 MiB)", f"{mb / python:8.1f} MB/s", ""))
+    report["count"][mix] = {
+        "wordfreq_s": ours, "wc_s": wc, "c_s": c, "python_s": python,
+        "ratio_vs_wc": wc / ours, "ratio_vs_c": c / ours, "ratio_vs_python": python / ours,
+    }
 rows.append(("wordfreq count peak RSS, mostly ASCII", f"{ascii_rss / 1024:8.1f} MiB", ""))
 rows.append(("wordfreq count peak RSS, non-ASCII", f"{non_ascii_rss / 1024:8.1f} MiB", ""))
 report["count"]["peak_rss_kib"] = {"mostly ASCII": ascii_rss, "non-ASCII": non_ascii_rss}
