@@ -24,16 +24,13 @@ use serde_json::json;
 use tower::ServiceExt;
 use wordfreq_domain::{Batch, Timeliness, Tokenizer, Windows};
 use wordfreq_store::{FencedBatch, OffsetRange, RedisStore, Store};
-use wordfreq_testkit::{RedisServer, TestNames, bench_setting};
+use wordfreq_testkit::{
+    RedisServer, TestNames, bench_setting, free_port, percentile_ms, write_bench_report,
+};
 
 /// The raw reads' answers: the top words with their scores, and the stats hash.
 type TopRows = Vec<(String, f64)>;
 type StatsFields = Vec<(String, String)>;
-
-fn percentile(sorted: &[Duration], q: f64) -> f64 {
-    let index = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1;
-    sorted[index].as_secs_f64() * 1000.0
-}
 
 async fn redis_connection(redis: &RedisServer) -> redis::aio::MultiplexedConnection {
     redis::Client::open(redis.url())
@@ -175,11 +172,7 @@ async fn main() {
     floor_times.sort_unstable();
 
     // 2. Fan-out to many browsers from a dashboard process.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut process = Command::new(env!("CARGO_BIN_EXE_dashboard"))
         .env("REDIS_URL", redis.url())
         .env("REDIS_PREFIX", &prefix)
@@ -309,20 +302,23 @@ async fn main() {
     plain_latencies.sort_unstable();
 
     let (render_p50, render_p99) = (
-        percentile(&render_times, 0.5),
-        percentile(&render_times, 0.99),
+        percentile_ms(&render_times, 0.5),
+        percentile_ms(&render_times, 0.99),
     );
     let (floor_p50, floor_p99) = (
-        percentile(&floor_times, 0.5),
-        percentile(&floor_times, 0.99),
+        percentile_ms(&floor_times, 0.5),
+        percentile_ms(&floor_times, 0.99),
     );
-    let (push_p50, push_p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
+    let (push_p50, push_p99) = (
+        percentile_ms(&latencies, 0.5),
+        percentile_ms(&latencies, 0.99),
+    );
     let (page_p50, page_p99) = (
-        percentile(&page_latencies, 0.5),
-        percentile(&page_latencies, 0.99),
+        percentile_ms(&page_latencies, 0.5),
+        percentile_ms(&page_latencies, 0.99),
     );
-    let slowest_round = percentile(&round_max, 1.0);
-    let plain_p50 = percentile(&plain_latencies, 0.5);
+    let slowest_round = percentile_ms(&round_max, 1.0);
+    let plain_p50 = percentile_ms(&plain_latencies, 0.5);
     println!("dashboard benchmark (Redis from the test kit on this machine)");
     println!(
         "  render #words, top 100 of {words} words, uncached ({renders} requests): p50 {render_p50:.2} ms, p99 {render_p99:.2} ms"
@@ -352,11 +348,5 @@ async fn main() {
         "push_p50_ms": push_p50, "push_p99_ms": push_p99, "fragment_p50_ms": page_p50, "fragment_p99_ms": page_p99, "slowest_client_ms": slowest_round,
         "plain_subscriber_p50_ms": plain_p50, "idle_cpu_share": idle_cpu, "busy_cpu_share": busy_cpu,
     });
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("dashboard.json"),
-        serde_json::to_vec_pretty(&report).unwrap(),
-    )
-    .unwrap();
+    write_bench_report("dashboard", &report);
 }

@@ -21,7 +21,9 @@ use tokio_util::sync::CancellationToken;
 use wordfreq_bus::{KafkaArgs, KafkaPublisher, KafkaSubscriber, OutgoingRecord, Publisher};
 use wordfreq_corpus::{Corpus, Mix};
 use wordfreq_store::{RedisStore, Store};
-use wordfreq_testkit::{KafkaBroker, RedisServer, TestNames, bench_setting};
+use wordfreq_testkit::{
+    KafkaBroker, RedisServer, TestNames, bench_setting, percentile_ms, write_bench_report,
+};
 
 /// A record of 5 to 40 words, stamped `event_ms`.
 fn record(corpus: &mut Corpus, n: u64, event_ms: i64) -> Vec<u8> {
@@ -207,11 +209,7 @@ async fn main() {
         .map(|outcome| outcome.unwrap().unwrap())
         .collect();
     acks.sort_unstable();
-    let ack_ms = |q: f64| {
-        acks[((acks.len() as f64 * q).ceil() as usize).clamp(1, acks.len()) - 1].as_secs_f64()
-            * 1000.0
-    };
-    let (ack_p50, ack_p99) = (ack_ms(0.50), ack_ms(0.99));
+    let (ack_p50, ack_p99) = (percentile_ms(&acks, 0.50), percentile_ms(&acks, 0.99));
     wait_for(&*store, probed + sent).await;
     stop.cancel();
     job.await.unwrap().unwrap();
@@ -239,12 +237,5 @@ async fn main() {
         "steady_records": sent, "end_to_end_p50_ms_at_most": p50, "end_to_end_p99_ms_at_most": p99,
         "produce_ack_p50_ms": ack_p50, "produce_ack_p99_ms": ack_p99,
     });
-    // `cargo bench` runs in the crate's directory; the report goes to the workspace's target/.
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("pipeline.json"),
-        serde_json::to_vec_pretty(&report).unwrap(),
-    )
-    .unwrap();
+    write_bench_report("pipeline", &report);
 }

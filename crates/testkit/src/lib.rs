@@ -20,9 +20,9 @@ mod names;
 mod process;
 mod redis_server;
 
-pub use bench::bench_setting;
+pub use bench::{bench_setting, percentile_ms, write_bench_report};
 pub use kafka_broker::{EXTERNAL_KAFKA, KafkaBroker, TANSU_VERSION};
 pub use mock_kafka::MockKafka;
 pub use names::TestNames;
-pub use process::inherit_only_stdio;
+pub use process::{free_port, inherit_only_stdio};
 pub use redis_server::{EXTERNAL_REDIS, Persistence, RedisServer};

@@ -202,8 +202,9 @@ impl Drop for ServerProcess {
     }
 }
 
-/// A port that was free a moment ago.
-fn free_port() -> u16 {
+/// A loopback port that was free a moment ago: for a server a test starts, or for an address
+/// where nothing listens.
+pub fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|listener| listener.local_addr())
         .map(|addr| addr.port())

@@ -4,19 +4,17 @@
 //! `--help`) and one of the pinned names; every image it builds is a stage of the Dockerfile that
 //! ships a binary this workspace builds; the topic-init service makes the topics of the design.
 
+mod workspace;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::workspace::root;
 use serde_json::Value;
 use wordfreq_bus::TopicSpec;
 use wordfreq_domain::names::{
     DEAD_LETTER_TOPIC, ENVIRONMENT, INPUT_PARTITIONS, INPUT_TOPIC, RESULTS_TOPIC,
 };
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 /// The compose file as JSON, YAML merge keys (`<<: *restart`) applied.
 fn compose() -> Value {
@@ -184,13 +182,7 @@ fn the_stream_job_can_be_scaled_no_fixed_name_and_no_host_port() {
 
 /// The variables a binary of this workspace reads, from its `--help`.
 fn accepted_variables(binary: &str, args: &[&str]) -> BTreeSet<String> {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_wordfreq")).with_file_name(binary);
-    assert!(
-        path.exists(),
-        "{} is not built: run the tests with `cargo test --workspace` (scripts/test.sh does)",
-        path.display()
-    );
-    let output = Command::new(path)
+    let output = Command::new(workspace::binary(binary))
         .args(args)
         .arg("--help")
         .output()

@@ -6,25 +6,17 @@
 //! The other binaries are this workspace's, found beside `wordfreq`: `cargo test --workspace`
 //! (what `scripts/test.sh` runs) builds them all.
 
-use std::path::PathBuf;
+mod workspace;
+
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use wordfreq_testkit::{KafkaBroker, RedisServer, TestNames};
+use wordfreq_testkit::{KafkaBroker, RedisServer, TestNames, free_port};
+
+use crate::workspace::{binary, root};
 
 /// Bound on every wait.
 const WAIT: Duration = Duration::from_secs(60);
-
-/// A binary of this workspace, built beside `wordfreq`.
-fn binary(name: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_BIN_EXE_wordfreq")).with_file_name(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run the tests with `cargo test --workspace` (scripts/test.sh does)",
-        path.display()
-    );
-    path
-}
 
 /// A child process, killed when dropped so a failed assertion leaves none behind.
 struct Process(Child);
@@ -37,11 +29,7 @@ impl Drop for Process {
 }
 
 fn free_addr() -> String {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .to_string()
+    format!("127.0.0.1:{}", free_port())
 }
 
 fn spawn(name: &str, args: &[&str], env: &[(&str, &str)]) -> Process {
@@ -191,7 +179,7 @@ async fn simulate_users_load_verify_passes_against_the_three_services_on_kafka_a
 
 #[test]
 fn the_readmes_two_commands_are_the_ones_the_code_runs() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = root();
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let first_blocks: Vec<&str> = readme
         .split("```sh\n")

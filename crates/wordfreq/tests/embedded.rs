@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
-use wordfreq_testkit::{KafkaBroker, RedisServer, TestNames};
+use wordfreq_testkit::{KafkaBroker, RedisServer, TestNames, free_port};
 
 /// Bound on every wait.
 const WAIT: Duration = Duration::from_secs(30);
@@ -213,11 +213,7 @@ fn a_busy_port_is_a_clear_error() {
 
 #[test]
 fn an_unreachable_redis_or_kafka_is_a_clear_error_within_seconds() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed = free_port();
     let started = Instant::now();
     let redis = format!("redis://127.0.0.1:{closed}/");
     let output = command(&[FREE_PORTS, &["--redis", &redis]].concat())

@@ -16,6 +16,7 @@ use tower::ServiceExt;
 use wordfreq_bus::MemoryBus;
 use wordfreq_domain::{Batch, Timeliness, Tokenizer, Windows};
 use wordfreq_store::{FencedBatch, MemoryStore, OffsetRange, Store};
+use wordfreq_testkit::free_port;
 
 /// Bound on any wait in these tests.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -53,11 +54,7 @@ pub fn settings(url: &str) -> DashboardSettings {
 
 /// An address where nothing listens.
 pub fn closed_url() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     format!("http://127.0.0.1:{port}")
 }
 

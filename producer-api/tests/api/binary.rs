@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
-use wordfreq_testkit::{KafkaBroker, TestNames};
+use wordfreq_testkit::{KafkaBroker, TestNames, free_port};
 
 use crate::helpers::WAIT;
 
@@ -27,11 +27,7 @@ async fn the_binary_serves_from_its_environment_logs_json_and_flushes_on_sigterm
     let broker = KafkaBroker::start();
     let topic = TestNames::new("binary").topic;
     broker.create_topic(&topic, 3).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut child = KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_producer-api"))
             .env("KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers())

@@ -12,7 +12,7 @@ use rdkafka::message::Message;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use wordfreq_bus::{KafkaArgs, KafkaPublisher, MemoryBus, Publisher};
-use wordfreq_testkit::{KafkaBroker, TestNames};
+use wordfreq_testkit::{KafkaBroker, TestNames, free_port};
 
 /// Bound on any wait in these tests.
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -50,11 +50,7 @@ pub async fn spawn_kafka_app(settings: ApiSettings) -> TestApp {
 
 /// The API pointed at an address where no broker listens.
 pub async fn spawn_app_without_broker(settings: ApiSettings) -> TestApp {
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed_port = free_port();
     let args = KafkaArgs {
         bootstrap_servers: format!("127.0.0.1:{closed_port}"),
         topic: "user_text".into(),

@@ -17,6 +17,7 @@ use wordfreq_bus::MemoryBus;
 use wordfreq_domain::TextRecord;
 use wordfreq_domain::names::{DEAD_LETTER_TOPIC, RESULTS_TOPIC};
 use wordfreq_store::MemoryStore;
+use wordfreq_testkit::free_port;
 
 /// Bound on any wait in these tests.
 pub const WAIT: Duration = Duration::from_secs(60);
@@ -130,11 +131,7 @@ impl Stack {
 
 /// An address where nothing listens.
 pub fn closed_url() -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     format!("http://127.0.0.1:{port}")
 }
 
@@ -177,6 +174,28 @@ impl Run {
                 self.output()
             );
         }
+    }
+
+    /// Asserts standard error says each of `parts`, showing both streams when it does not.
+    pub fn assert_warns(&self, parts: &[&str]) {
+        for part in parts {
+            assert!(
+                self.stderr.contains(part),
+                "{part:?} missing from\n{}",
+                self.output()
+            );
+        }
+    }
+
+    /// Asserts the run failed within `bound`.
+    pub fn assert_failed_within(&self, bound: Duration) {
+        assert!(!self.status.success(), "{}", self.output());
+        assert!(
+            self.elapsed < bound,
+            "took {:?}\n{}",
+            self.elapsed,
+            self.output()
+        );
     }
 
     /// Both streams, for assertion messages.
