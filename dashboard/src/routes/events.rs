@@ -26,12 +26,16 @@ pub async fn events(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let live = state.live();
     // A page rendered before a refresh it has not seen gets that refresh at once; otherwise only
-    // what changes from now on.
-    let missed = query.seen.is_some_and(|seen| seen < live.generation());
+    // what changes from now on. Compared on the subscription itself, so a refresh pushed between
+    // the comparison and the subscription cannot fall between them.
+    let subscription = live.refreshes();
+    let missed = query
+        .seen
+        .is_some_and(|seen| seen < subscription.borrow().generation);
     let refreshes = if missed {
-        WatchStream::new(live.refreshes())
+        WatchStream::new(subscription)
     } else {
-        WatchStream::from_changes(live.refreshes())
+        WatchStream::from_changes(subscription)
     };
     let refreshes = refreshes.map(|refresh| {
         Event::default()
