@@ -85,30 +85,16 @@ impl MemoryBus {
     /// Drops a partition's records below `offset` if the topic keeps records only until they are
     /// committed.
     fn drop_committed(&self, topic: &str, partition: i32, offset: i64) {
-        let until_committed = {
-            let topics = self.topics.read().unwrap_or_else(PoisonError::into_inner);
-            topics
-                .get(topic)
-                .is_some_and(|topic| topic.retention == Retention::UntilCommitted)
-        };
-        if !until_committed {
-            return;
-        }
-        self.with_partition(topic, partition, |log| {
-            while log
-                .records
-                .front()
-                .is_some_and(|record| record.offset < offset)
-            {
-                log.records.pop_front();
-                log.base += 1;
+        self.with_partition(topic, partition, |retention, log| {
+            if retention == Retention::UntilCommitted {
+                log.drop_below(offset);
             }
         });
     }
 
     /// The partition's oldest held offset and the offset its next record will get.
     pub fn offsets(&self, topic: &str, partition: i32) -> (i64, i64) {
-        self.with_partition(topic, partition, |log| (log.base, log.end()))
+        self.with_partition(topic, partition, |_, log| (log.base, log.end()))
             .unwrap_or((0, 0))
     }
 
@@ -116,14 +102,15 @@ impl MemoryBus {
         &self,
         topic: &str,
         partition: i32,
-        f: impl FnOnce(&mut Partition) -> T,
+        f: impl FnOnce(Retention, &mut Partition) -> T,
     ) -> Option<T> {
         let topics = self.topics.read().unwrap_or_else(PoisonError::into_inner);
-        let log = topics
-            .get(topic)?
-            .partitions
-            .get(usize::try_from(partition).ok()?)?;
-        Some(f(&mut log.lock().unwrap_or_else(PoisonError::into_inner)))
+        let topic = topics.get(topic)?;
+        let log = topic.partitions.get(usize::try_from(partition).ok()?)?;
+        Some(f(
+            topic.retention,
+            &mut log.lock().unwrap_or_else(PoisonError::into_inner),
+        ))
     }
 
     /// The topic's one consumer: the embedded mode runs a single stream job, which gets every
@@ -151,7 +138,7 @@ impl MemoryBus {
     /// Up to `max` records of a partition from `offset` on (from the oldest held, if `offset` was
     /// dropped).
     pub fn read(&self, topic: &str, partition: i32, offset: i64, max: usize) -> Vec<StoredRecord> {
-        self.with_partition(topic, partition, |log| {
+        self.with_partition(topic, partition, |_, log| {
             let skip = usize::try_from(offset - log.base).unwrap_or(0);
             log.records.iter().skip(skip).take(max).cloned().collect()
         })
@@ -186,11 +173,9 @@ impl Publisher for MemoryBus {
             headers: record.headers,
             timestamp_ms: now_ms(),
         });
-        if let Retention::Latest(keep) = topic.retention
-            && log.records.len() > keep
-        {
-            log.records.pop_front();
-            log.base += 1;
+        if let Retention::Latest(keep) = topic.retention {
+            let oldest_kept = log.end() - i64::try_from(keep).unwrap_or(i64::MAX);
+            log.drop_below(oldest_kept);
         }
         drop(log);
         topic.published.notify_waiters();
@@ -317,6 +302,18 @@ struct Partition {
 impl Partition {
     fn end(&self) -> i64 {
         self.base + i64::try_from(self.records.len()).expect("fewer than 2^63 records")
+    }
+
+    /// Lets the records below `offset` go.
+    fn drop_below(&mut self, offset: i64) {
+        while self
+            .records
+            .front()
+            .is_some_and(|record| record.offset < offset)
+        {
+            self.records.pop_front();
+            self.base += 1;
+        }
     }
 }
 
