@@ -70,6 +70,17 @@ impl Browser {
         }
     }
 
+    /// Loads `url` and waits (bounded) until an element matching `css` is on the page.
+    async fn open(&self, url: &str, css: &str) {
+        self.client.goto(url).await.unwrap();
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("{url} showed no {css} within {WAIT:?}: {err}"));
+    }
+
     async fn js(&self, script: &str) -> Value {
         self.client.execute(script, vec![]).await.unwrap()
     }
@@ -183,16 +194,12 @@ async fn a_person_submits_text_sees_it_counted_live_narrows_the_view_and_downloa
     let browser = Browser::start().await;
     stack.warm_up(Duration::from_secs(60)).await;
     let client = &browser.client;
-    client
-        .goto(&format!("{}/?limit=20", stack.dashboard_url))
-        .await
-        .unwrap();
-    client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css("#health li.up"))
-        .await
-        .expect("the health panel shows a dependency up");
+    browser
+        .open(
+            &format!("{}/?limit=20", stack.dashboard_url),
+            "#health li.up",
+        )
+        .await;
     // Marks this page load: a reload would lose it.
     browser.js("window.__sameLoad = true; return null").await;
     browser.wait_for_live_stream().await;
@@ -323,16 +330,12 @@ async fn a_person_submits_text_sees_it_counted_live_narrows_the_view_and_downloa
     assert_eq!(csv, "word,count\nzebra,3\n");
 
     // 6. Screenshots of the whole page, desktop and phone width, with everything shown.
-    client
-        .goto(&format!("{}/?limit=20", stack.dashboard_url))
-        .await
-        .unwrap();
-    client
-        .wait()
-        .at_most(WAIT)
-        .for_element(Locator::Css(".pie-chart svg path"))
-        .await
-        .unwrap();
+    browser
+        .open(
+            &format!("{}/?limit=20", stack.dashboard_url),
+            ".pie-chart svg path",
+        )
+        .await;
     let dir = screenshots_dir();
     browser
         .screenshot(1280, &dir.join("dashboard-desktop.png"))
