@@ -99,6 +99,7 @@ async fn main() {
     let args = KafkaArgs {
         bootstrap_servers: broker.bootstrap_servers().to_owned(),
         topic: names.topic.clone(),
+        ..KafkaArgs::default()
     };
     let publisher = Arc::new(KafkaPublisher::new(&args, "bench", Duration::from_secs(30)).unwrap());
 

@@ -33,6 +33,10 @@ use crate::{
     BusError, ConsumerEvent, Delivery, IncomingRecord, OutgoingRecord, Publisher, Subscriber,
 };
 
+mod security;
+
+pub use security::{KafkaSecurity, SaslMechanism, SecurityProtocol, describe};
+
 /// How long a health check waits for the broker's metadata answer: below the 2 s the API promises,
 /// leaving room for the HTTP round trip.
 const HEALTH_TIMEOUT: Duration = Duration::from_millis(1500);
@@ -52,6 +56,20 @@ pub struct KafkaArgs {
     /// The topic submissions are written to and counted from.
     #[arg(long = "kafka-topic", env = "KAFKA_TOPIC", default_value = wordfreq_domain::names::INPUT_TOPIC)]
     pub topic: String,
+    /// TLS and SASL; plaintext unless set.
+    #[command(flatten)]
+    pub security: KafkaSecurity,
+}
+
+impl Default for KafkaArgs {
+    /// The flags' defaults: a local plaintext broker and the input topic.
+    fn default() -> Self {
+        Self {
+            bootstrap_servers: "localhost:9092".into(),
+            topic: wordfreq_domain::names::INPUT_TOPIC.into(),
+            security: KafkaSecurity::default(),
+        }
+    }
 }
 
 /// A topic the system needs.
@@ -91,10 +109,10 @@ pub async fn ensure_topics(
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     use rdkafka::client::DefaultClientContext;
 
-    let admin: AdminClient<DefaultClientContext> =
-        args.client_config("wordfreq-topics")
-            .create()
-            .map_err(|err| BusError::Unavailable(err.to_string()))?;
+    let admin: AdminClient<DefaultClientContext> = args
+        .client_config("wordfreq-topics")?
+        .create()
+        .map_err(|err| BusError::Unavailable(describe(&err)))?;
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|topic| {
@@ -128,13 +146,15 @@ pub async fn ensure_topics(
 }
 
 impl KafkaArgs {
-    /// The client settings every wordfreq client shares.
-    pub fn client_config(&self, client_id: &str) -> ClientConfig {
+    /// The client settings every wordfreq client (producer, consumer, admin) shares, security
+    /// included; fails when the security settings cannot work together.
+    pub fn client_config(&self, client_id: &str) -> Result<ClientConfig, BusError> {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", &self.bootstrap_servers)
             .set("client.id", client_id);
-        config
+        self.security.apply(&mut config)?;
+        Ok(config)
     }
 }
 
@@ -169,7 +189,7 @@ impl KafkaPublisher {
             .as_millis()
             .max(1)
             .to_string();
-        let mut config = args.client_config(client_id);
+        let mut config = args.client_config(client_id)?;
         config
             // A success means every in-sync replica has the record.
             .set("acks", "all")
@@ -222,9 +242,9 @@ impl KafkaPublisher {
 }
 
 fn create_producer(config: &ClientConfig) -> Result<FutureProducer, BusError> {
-    config
-        .create()
-        .map_err(|err| BusError::Unavailable(format!("creating the Kafka producer: {err}")))
+    config.create().map_err(|err| {
+        BusError::Unavailable(format!("creating the Kafka producer: {}", describe(&err)))
+    })
 }
 
 #[async_trait]
@@ -356,7 +376,7 @@ impl KafkaSubscriber {
     pub fn new(args: &KafkaArgs, group: &str, client_id: &str) -> Result<Self, BusError> {
         let (events, rebalances) = tokio::sync::mpsc::unbounded_channel();
         let consumer: StreamConsumer<RebalanceEvents> = args
-            .client_config(client_id)
+            .client_config(client_id)?
             .set("group.id", group)
             // Progress lives in the caller's store; Kafka's committed offsets only mirror it.
             .set("enable.auto.commit", "false")
@@ -375,7 +395,9 @@ impl KafkaSubscriber {
             // librdkafka's default looks again only every five minutes.
             .set("topic.metadata.refresh.interval.ms", "5000")
             .create_with_context(RebalanceEvents { events })
-            .map_err(|err| BusError::Unavailable(format!("creating the Kafka consumer: {err}")))?;
+            .map_err(|err| {
+                BusError::Unavailable(format!("creating the Kafka consumer: {}", describe(&err)))
+            })?;
         consumer.subscribe(&[&args.topic]).map_err(|err| {
             BusError::Unavailable(format!("subscribing to {}: {err}", args.topic))
         })?;

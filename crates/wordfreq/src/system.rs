@@ -196,6 +196,7 @@ async fn open_bus(args: &SystemArgs, store: &dyn Store) -> anyhow::Result<Bus> {
         let kafka = KafkaArgs {
             bootstrap_servers: servers.clone(),
             topic: args.topic.clone(),
+            ..KafkaArgs::default()
         };
         let api = KafkaPublisher::new(&kafka, "wordfreq-producer-api", args.api.produce_timeout)
             .context("creating the Kafka producer")?;

@@ -34,6 +34,7 @@ impl Stack {
         let kafka = KafkaArgs {
             bootstrap_servers: broker.bootstrap_servers().to_owned(),
             topic: names.topic.clone(),
+            ..KafkaArgs::default()
         };
         let stop = CancellationToken::new();
         let publisher =

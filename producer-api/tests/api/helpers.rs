@@ -43,6 +43,7 @@ pub async fn spawn_kafka_app(settings: ApiSettings) -> TestApp {
     let args = KafkaArgs {
         bootstrap_servers: broker.bootstrap_servers().to_owned(),
         topic: topic.clone(),
+        ..KafkaArgs::default()
     };
     let publisher = KafkaPublisher::new(&args, "api-test", settings.produce_timeout).unwrap();
     spawn(Arc::new(publisher), topic, settings, Some(broker), None).await
@@ -54,6 +55,7 @@ pub async fn spawn_app_without_broker(settings: ApiSettings) -> TestApp {
     let args = KafkaArgs {
         bootstrap_servers: format!("127.0.0.1:{closed_port}"),
         topic: "user_text".into(),
+        ..KafkaArgs::default()
     };
     let publisher = KafkaPublisher::new(&args, "api-test", settings.produce_timeout).unwrap();
     spawn(

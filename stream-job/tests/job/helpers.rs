@@ -293,6 +293,7 @@ pub fn kafka_args(bootstrap_servers: &str, topic: &str) -> KafkaArgs {
     KafkaArgs {
         bootstrap_servers: bootstrap_servers.to_owned(),
         topic: topic.to_owned(),
+        ..KafkaArgs::default()
     }
 }
 

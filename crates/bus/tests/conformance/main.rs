@@ -40,6 +40,7 @@ impl Kafka {
         let args = KafkaArgs {
             bootstrap_servers: broker.bootstrap_servers().to_owned(),
             topic: topic.clone(),
+            ..KafkaArgs::default()
         };
         let publisher =
             Arc::new(KafkaPublisher::new(&args, "conformance", PRODUCE_TIMEOUT).unwrap());
@@ -60,6 +61,7 @@ impl Harness for Kafka {
         let args = KafkaArgs {
             bootstrap_servers: self.broker.bootstrap_servers().to_owned(),
             topic: self.topic.clone(),
+            ..KafkaArgs::default()
         };
         Box::new(
             KafkaSubscriber::new(&args, &TestNames::new("subscriber").group, "conformance")
