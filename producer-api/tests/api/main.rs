@@ -4,6 +4,7 @@ mod bad_input;
 mod binary;
 mod failure;
 mod helpers;
+mod hostile_bodies;
 mod security;
 mod submit;
 mod surface;
