@@ -5,6 +5,7 @@ mod helpers;
 
 mod api;
 mod assets;
+mod hostile_queries;
 mod live;
 mod pages;
 mod resilience;
