@@ -5,6 +5,7 @@ mod binary;
 mod failure;
 mod helpers;
 mod hostile_bodies;
+mod secrets;
 mod security;
 mod submit;
 mod surface;
