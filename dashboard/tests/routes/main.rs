@@ -9,4 +9,5 @@ mod hostile_queries;
 mod live;
 mod pages;
 mod resilience;
+mod secrets;
 mod submit;
