@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
 use hashbrown::HashMap;
 
 use crate::tokenizer::Tokenizer;
@@ -11,7 +12,7 @@ use crate::window::Window;
 /// Word counts. Looking a word up hashes it once and allocates only for a word not seen before.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WordCounts {
-    counts: HashMap<Box<str>, u64>,
+    counts: HashMap<CompactString, u64>,
     total: u64,
 }
 

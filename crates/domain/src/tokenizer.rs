@@ -91,7 +91,7 @@ impl Tokenizer {
         let bytes = text.as_bytes();
         let mut scratch = String::new();
         let mut pos = 0;
-        while pos < bytes.len() {
+        'pieces: while pos < bytes.len() {
             while pos < bytes.len() && ASCII_CLASS[usize::from(bytes[pos])] == SPACE {
                 pos += 1;
             }
@@ -101,6 +101,11 @@ impl Tokenizer {
                 let class = ASCII_CLASS[usize::from(bytes[pos])];
                 if class == SPACE {
                     break;
+                }
+                if class == NON_ASCII {
+                    // Decoded from the piece's start: only its ASCII prefix is scanned twice.
+                    pos = self.emit_non_ascii_words(text, start, &mut scratch, &mut emit);
+                    continue 'pieces;
                 }
                 seen |= class;
                 pos += 1;
@@ -113,7 +118,7 @@ impl Tokenizer {
             let piece = &text[start..pos];
             if seen == KEEP {
                 self.emit_token(piece, piece.len(), &mut emit);
-            } else if seen & NON_ASCII == 0 {
+            } else {
                 scratch.clear();
                 scratch.extend(
                     piece
@@ -122,13 +127,66 @@ impl Tokenizer {
                         .map(|byte| char::from(byte.to_ascii_lowercase())),
                 );
                 self.emit_token(&scratch, scratch.len(), &mut emit);
-            } else {
-                // Non-ASCII whitespace (NBSP, U+3000, ...) may still be inside the piece.
-                for word in piece.split(char::is_whitespace) {
-                    let chars = normalize_word(word, &mut scratch);
-                    self.emit_token(&scratch, chars, &mut emit);
-                }
             }
+        }
+    }
+
+    /// Emits the words of the piece of `text` that starts at `start` and has non-ASCII characters,
+    /// up to the next ASCII white space; returns where it stopped. Non-ASCII white space (NBSP,
+    /// U+3000, ...) splits words inside the piece. One pass decodes each character once, finds the
+    /// words and tells whether each is already its own token, as words in lowercase or caseless
+    /// scripts usually are: those are emitted as slices of the input, and only the rest are
+    /// normalized.
+    fn emit_non_ascii_words(
+        &self,
+        text: &str,
+        start: usize,
+        scratch: &mut String,
+        emit: &mut impl FnMut(&str),
+    ) -> usize {
+        let props = char_props();
+        let mut word_start = start;
+        let mut chars = 0;
+        let mut as_is = true;
+        for (offset, ch) in text[start..].char_indices() {
+            let at = start + offset;
+            let ch_props = props.get(ch);
+            if ch_props & WHITESPACE != 0 {
+                self.emit_word(&text[word_start..at], chars, as_is, scratch, emit);
+                if ch.is_ascii() {
+                    return at;
+                }
+                word_start = at + ch.len_utf8();
+                chars = 0;
+                as_is = true;
+                continue;
+            }
+            // A mark with no base before it is deleted, so a word can only start with a base.
+            let wanted = if chars == 0 { AS_IS_FIRST } else { AS_IS_NEXT };
+            as_is &= ch_props & wanted != 0;
+            chars += 1;
+        }
+        self.emit_word(&text[word_start..], chars, as_is, scratch, emit);
+        text.len()
+    }
+
+    /// Emits one whitespace-free `word` of `chars` characters, normalized unless it is `as_is`.
+    fn emit_word(
+        &self,
+        word: &str,
+        chars: usize,
+        as_is: bool,
+        scratch: &mut String,
+        emit: &mut impl FnMut(&str),
+    ) {
+        if word.is_empty() {
+            return;
+        }
+        if as_is {
+            self.emit_token(word, chars, emit);
+        } else {
+            let chars = normalize_word(word, scratch);
+            self.emit_token(scratch, chars, emit);
         }
     }
 
@@ -224,6 +282,13 @@ const MARK: u8 = 2;
 const LOWERCASE_ITSELF: u8 = 4;
 /// NFC quick check Yes and canonical combining class 0: a word made only of these is in NFC.
 const NFC_STARTER: u8 = 8;
+/// Unicode White_Space.
+const WHITESPACE: u8 = 16;
+/// An alphanumeric that is not a mark, its own lowercase and an NFC starter: a word that starts
+/// with one and goes on with [`AS_IS_NEXT`] characters is its own token.
+const AS_IS_FIRST: u8 = 32;
+/// An alphanumeric or a mark that is its own lowercase and an NFC starter.
+const AS_IS_NEXT: u8 = 64;
 
 impl CharProps {
     fn build() -> Self {
@@ -237,19 +302,21 @@ impl CharProps {
     }
 
     fn compute(ch: char) -> u8 {
-        let mut lowercase = ch.to_lowercase();
         let flag = |on: bool, bit: u8| if on { bit } else { 0 };
-        flag(ch.is_alphanumeric(), ALPHANUMERIC)
-            | flag(is_combining_mark(ch), MARK)
-            | flag(
-                lowercase.next() == Some(ch) && lowercase.next().is_none(),
-                LOWERCASE_ITSELF,
-            )
-            | flag(
-                is_nfc_quick(std::iter::once(ch)) == IsNormalized::Yes
-                    && canonical_combining_class(ch) == 0,
-                NFC_STARTER,
-            )
+        let alphanumeric = ch.is_alphanumeric();
+        let mark = is_combining_mark(ch);
+        let lowercase_itself = ch.to_lowercase().eq(std::iter::once(ch));
+        let nfc_starter = is_nfc_quick(std::iter::once(ch)) == IsNormalized::Yes
+            && canonical_combining_class(ch) == 0;
+        // Neither lowercasing nor normalizing changes it.
+        let unchanged = lowercase_itself && nfc_starter;
+        flag(alphanumeric, ALPHANUMERIC)
+            | flag(mark, MARK)
+            | flag(lowercase_itself, LOWERCASE_ITSELF)
+            | flag(nfc_starter, NFC_STARTER)
+            | flag(ch.is_whitespace(), WHITESPACE)
+            | flag(unchanged && alphanumeric && !mark, AS_IS_FIRST)
+            | flag(unchanged && (alphanumeric || mark), AS_IS_NEXT)
     }
 
     #[inline]

@@ -118,7 +118,7 @@ pub fn write_counts(counts: &WordCounts, mut output: impl Write) -> io::Result<(
 }
 
 fn as_utf8(bytes: &[u8], offset: u64) -> Result<&str, TextToolError> {
-    std::str::from_utf8(bytes).map_err(|err| TextToolError::NotUtf8 {
+    simdutf8::compat::from_utf8(bytes).map_err(|err| TextToolError::NotUtf8 {
         offset: offset + err.valid_up_to() as u64,
     })
 }
