@@ -167,3 +167,28 @@ async fn cors_allows_only_the_configured_origins_when_set() {
     let bad = from("https://evil.example").await.unwrap();
     assert!(!bad.headers().contains_key("access-control-allow-origin"));
 }
+
+#[tokio::test]
+async fn each_api_key_has_its_own_rate_limit_and_a_refused_key_is_not_charged_to_anyone() {
+    let app = spawn_memory_app(ApiSettings {
+        rate_limit_per_sec: 1,
+        ..with_keys()
+    })
+    .await;
+    let post = |key: &'static str| {
+        app.client
+            .post(app.url("/submit_text"))
+            .header("x-api-key", key)
+            .json(&json!({"text": "metered words"}))
+            .send()
+    };
+    // Wrong keys first: refused before the limiter, so they use up nobody's quota.
+    for _ in 0..3 {
+        assert_eq!(post("key-zero").await.unwrap().status(), 401);
+    }
+    assert_eq!(post("key-one").await.unwrap().status(), 200);
+    assert_eq!(post("key-one").await.unwrap().status(), 429);
+    // The other key's quota is untouched by the first key's.
+    assert_eq!(post("key-two").await.unwrap().status(), 200);
+    assert_eq!(app.stored_in_memory(), 2);
+}
