@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::ops::RangeInclusive;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -108,6 +109,10 @@ pub struct LoadArgs {
     /// Exit non-zero when fewer than this percentage of submissions succeed.
     #[arg(long, env = "SIMULATE_MIN_SUCCESS_RATE", default_value_t = 95.0)]
     pub min_success_rate: f64,
+    /// Also write the run's figures as JSON to this file: what was sent, accepted and refused (with
+    /// the reasons), latencies, the verdict and, when verified, the exact counts expected.
+    #[arg(long, env = "SIMULATE_REPORT")]
+    pub report: Option<PathBuf>,
     #[command(flatten)]
     pub verify: VerifyArgs,
 }
@@ -119,6 +124,12 @@ pub struct VerifyArgs {
     /// submissions take to become visible (each text carries a unique marker word).
     #[arg(long, env = "SIMULATE_VERIFY")]
     pub verify: bool,
+    /// Verify the counts without a marker word in each text. Each marker is a word of its own, so
+    /// a long run (1,000 texts/s for 30 minutes adds 1.8 million) would grow the counts without
+    /// bound; without them, latencies are not timed and a text without a clear answer can only be
+    /// allowed, not told stored or not.
+    #[arg(long, env = "SIMULATE_NO_MARKERS")]
+    pub no_markers: bool,
     /// The dashboard's base URL, read by `--verify`.
     #[arg(long, env = "DASHBOARD_URL", default_value = "http://localhost:8501")]
     pub dashboard_url: String,

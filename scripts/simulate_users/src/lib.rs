@@ -16,6 +16,7 @@ pub mod http;
 pub mod load;
 pub mod report;
 pub mod simulate;
+pub mod summary;
 pub mod texts;
 pub mod verify;
 
@@ -38,6 +39,12 @@ pub enum Error {
     Client(#[source] reqwest::Error),
     #[error("{0}")]
     Config(String),
+    #[error("cannot write the report to {path}")]
+    Report {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// How a run that could be made ended.

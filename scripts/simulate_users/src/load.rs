@@ -18,6 +18,7 @@ use wordfreq_domain::Tokenizer;
 use crate::cli::{DelayRange, LoadArgs};
 use crate::http::{Answer, ApiClient, DashboardClient, Outcome};
 use crate::report::Report;
+use crate::summary::Summary;
 use crate::texts::{MARKER_CHARS, Markers, SENTENCES, TextPicker, user_id, with_marker};
 use crate::verify::{Expected, Timing, Verdict, Verifier};
 use crate::{Conclusion, Error};
@@ -110,16 +111,19 @@ pub async fn run(args: LoadArgs, stop: CancellationToken) -> Result<Conclusion, 
 
     let tokenizer = args.verify.tokenizer.tokenizer();
     let (verifier, markers) = if args.verify.verify {
-        let markers = Arc::new(Markers::new());
-        check_marker_survives(&tokenizer, &markers)?;
+        let markers = (!args.verify.no_markers).then(|| Arc::new(Markers::new()));
+        if let Some(markers) = &markers {
+            check_marker_survives(&tokenizer, markers)?;
+        }
         let dashboard = DashboardClient::new(&args.verify.dashboard_url, args.api.http_timeout)?;
         let timing = Timing {
             timeout: args.verify.verify_timeout,
             settle: args.verify.verify_settle,
             poll: args.verify.poll_interval,
         };
-        let verifier = Verifier::start(dashboard, markers.prefix(), timing).await?;
-        (Some(verifier), Some(markers))
+        let prefix = markers.as_deref().map(Markers::prefix);
+        let verifier = Verifier::start(dashboard, prefix, timing).await?;
+        (Some(verifier), markers)
     } else {
         (None, None)
     };
@@ -144,11 +148,17 @@ pub async fn run(args: LoadArgs, stop: CancellationToken) -> Result<Conclusion, 
         ),
     }
     if let Some(verifier) = &verifier {
-        println!(
-            "verify: against the dashboard at {}, markers {}…",
-            verifier.dashboard_url(),
-            markers.as_deref().map(Markers::prefix).unwrap_or_default()
-        );
+        match markers.as_deref() {
+            Some(markers) => println!(
+                "verify: against the dashboard at {}, markers {}…",
+                verifier.dashboard_url(),
+                markers.prefix()
+            ),
+            None => println!(
+                "verify: against the dashboard at {}, without markers",
+                verifier.dashboard_url()
+            ),
+        }
     }
 
     let watch = verifier.as_ref().map(Verifier::watch);
@@ -175,21 +185,32 @@ pub async fn run(args: LoadArgs, stop: CancellationToken) -> Result<Conclusion, 
             args.min_success_rate
         ));
     }
+    let mut verification = None;
     if stop.is_cancelled() {
         failures.push("interrupted: not every text was sent, counts were not verified".into());
-        return Ok(Conclusion::Failed(failures));
-    }
-    if let (Some(verifier), Some(watch)) = (verifier, watch) {
+    } else if let (Some(verifier), Some(watch)) = (verifier, watch) {
         let expected = expected_counts(tokenizer, &sent);
-        let verification = verifier.finish(watch, &expected, &stop).await;
-        println!("{verification}");
-        match verification.verdict {
+        let verified = verifier.finish(watch, &expected, &stop).await;
+        println!("{verified}");
+        match verified.verdict {
             Verdict::Matched { .. } => {}
             Verdict::Interrupted => failures.push("interrupted while verifying".into()),
             Verdict::Mismatched(_) | Verdict::TimedOut { .. } => {
                 failures.push("the dashboard's counts are not what was sent".into());
             }
         }
+        verification = Some(verified);
+    }
+    if let Some(path) = &args.report {
+        let summary = Summary {
+            seed,
+            rate: args.rate,
+            sent: &sent,
+            report: &report,
+            verification: verification.as_ref(),
+            failures: &failures,
+        };
+        summary.write(path)?;
     }
     Ok(if failures.is_empty() {
         Conclusion::Passed

@@ -1,8 +1,11 @@
 //! `--verify`: did the dashboard count exactly what was sent, and how long did it take to show?
 //!
 //! Before sending, one full read of the all-time counts is the baseline. What should be added is
-//! computed here with the stream job's own tokenizer from every text the API stored (and, as a
-//! tolerance, from texts whose fate is unknown: a timeout may still have been stored). Each text
+//! computed here with the stream job's own tokenizer from every text the API stored (a 200), and
+//! from each text whose fate the client cannot know (a 5xx or a lost answer: a produce timeout may
+//! still have been stored) that the counts show was stored after all, told by its marker: so the
+//! expectation is exact, and how many texts answered as failed were stored anyway is reported.
+//! A text refused (4xx, never connected, never sent) must not be counted. Each text
 //! carries a unique marker word; while the load runs, a watcher reads only this run's markers
 //! (one search, `q=<run prefix>`, per poll) and notes when each became visible. After the last
 //! answer the checker polls the same cheap search, and reads every count only once the markers
@@ -33,11 +36,26 @@ pub struct Expected {
     tokenizer: Tokenizer,
     /// From texts the API stored.
     sure: WordCounts,
-    /// From texts that may or may not have been stored.
+    /// From texts without a marker that may or may not have been stored.
     maybe: WordCounts,
+    /// Texts with a marker that may or may not have been stored: `(marker, text)`. Whether each
+    /// was is read from the counts (`resolve`).
+    uncertain_marked: Vec<(String, String)>,
     /// Marker words of stored texts and when each text was sent.
     markers: Vec<(String, Instant)>,
     uncertain_texts: usize,
+}
+
+/// An expectation made exact by what the counts say of each uncertain text with a marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// What must have been added: the stored texts and the uncertain ones found stored.
+    pub sure: WordCounts,
+    /// What may have been added on top (uncertain texts without a marker).
+    pub maybe: WordCounts,
+    /// Uncertain texts (no clear answer) whose marker was counted: stored although the client was
+    /// not told so.
+    pub uncertain_stored: usize,
 }
 
 impl Expected {
@@ -46,6 +64,7 @@ impl Expected {
             tokenizer,
             sure: WordCounts::new(),
             maybe: WordCounts::new(),
+            uncertain_marked: Vec::new(),
             markers: Vec::new(),
             uncertain_texts: 0,
         }
@@ -61,7 +80,14 @@ impl Expected {
                 }
             }
             Outcome::Unknown { .. } => {
-                self.maybe.add_text(&self.tokenizer, text);
+                match marker {
+                    Some((marker, _)) => self
+                        .uncertain_marked
+                        .push((marker.to_owned(), text.to_owned())),
+                    None => {
+                        self.maybe.add_text(&self.tokenizer, text);
+                    }
+                }
                 self.uncertain_texts += 1;
             }
             Outcome::Refused { .. } => {}
@@ -76,6 +102,31 @@ impl Expected {
     /// Counts that may appear on top.
     pub fn maybe(&self) -> &WordCounts {
         &self.maybe
+    }
+
+    /// Texts that got no clear answer.
+    pub fn uncertain_texts(&self) -> usize {
+        self.uncertain_texts
+    }
+
+    /// The expectation once the counts have grown from `baseline` to `now`: each uncertain text
+    /// whose marker grew was stored, so its words must be there; one whose marker did not was not
+    /// (yet), so its words must not.
+    pub fn resolve(&self, baseline: &HashMap<String, u64>, now: &HashMap<String, u64>) -> Resolved {
+        let mut sure = self.sure.clone();
+        let mut uncertain_stored = 0;
+        for (marker, text) in &self.uncertain_marked {
+            let count = |counts: &HashMap<String, u64>| counts.get(marker).copied().unwrap_or(0);
+            if count(now) > count(baseline) {
+                sure.add_text(&self.tokenizer, text);
+                uncertain_stored += 1;
+            }
+        }
+        Resolved {
+            sure,
+            maybe: self.maybe.clone(),
+            uncertain_stored,
+        }
     }
 }
 
@@ -136,6 +187,14 @@ pub fn compare(
     now: &HashMap<String, u64>,
     expected: &Expected,
 ) -> Vec<Mismatch> {
+    compare_resolved(baseline, now, &expected.resolve(baseline, now))
+}
+
+fn compare_resolved(
+    baseline: &HashMap<String, u64>,
+    now: &HashMap<String, u64>,
+    expected: &Resolved,
+) -> Vec<Mismatch> {
     let words: BTreeSet<&str> = baseline
         .keys()
         .chain(now.keys())
@@ -176,9 +235,10 @@ pub struct Timing {
 pub struct Verifier {
     dashboard: DashboardClient,
     baseline: WordsRead,
-    prefix: String,
+    prefix: Option<String>,
     timing: Timing,
     last_full_read: Option<Instant>,
+    last_resolved: Option<Resolved>,
 }
 
 /// When each marker was first seen counted, by a task polling while the load runs.
@@ -198,7 +258,12 @@ impl MarkerWatch {
 #[derive(Debug, Clone)]
 pub enum Verdict {
     /// The counts grew by exactly what was sent and stayed so for the settle time.
-    Matched { words: usize, occurrences: u64 },
+    Matched {
+        words: usize,
+        occurrences: u64,
+        /// Texts without a clear answer that were stored all the same.
+        uncertain_stored: usize,
+    },
     /// Some word grew by something other than what was sent.
     Mismatched(Vec<Mismatch>),
     /// The counts did not match within the timeout; what still differed, if it could be read.
@@ -219,6 +284,10 @@ pub struct Verification {
     pub markers_seen: usize,
     pub markers_expected: usize,
     pub uncertain_texts: usize,
+    /// Whether texts carried markers, which tell whether each uncertain text was stored.
+    pub marked: bool,
+    /// The exact expectation as of the last full read (none when no full read was made).
+    pub resolved: Option<Resolved>,
 }
 
 impl Verification {
@@ -228,19 +297,21 @@ impl Verification {
 }
 
 impl Verifier {
-    /// Reads the baseline: every all-time count as it is before anything is sent.
+    /// Reads the baseline: every all-time count as it is before anything is sent. `prefix` is what
+    /// this run's markers start with; `None` when texts carry no marker.
     pub async fn start(
         dashboard: DashboardClient,
-        prefix: &str,
+        prefix: Option<&str>,
         timing: Timing,
     ) -> Result<Self, Error> {
         let baseline = dashboard.words(None).await?;
         Ok(Self {
             dashboard,
             baseline,
-            prefix: prefix.to_owned(),
+            prefix: prefix.map(str::to_owned),
             timing,
             last_full_read: None,
+            last_resolved: None,
         })
     }
 
@@ -258,6 +329,10 @@ impl Verifier {
         let poll = self.timing.poll;
         let task = tokio::spawn(async move {
             let mut seen = HashMap::new();
+            let Some(prefix) = prefix else {
+                stopped.cancelled().await;
+                return seen;
+            };
             let mut ticker = tokio::time::interval(poll);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -292,19 +367,15 @@ impl Verifier {
                 Err(err) => last_error = Some(err.to_string()),
             }
             if Instant::now() >= deadline {
-                break match self.dashboard.words(None).await {
-                    Ok(now) => {
-                        let mismatches = compare(&self.baseline.counts, &now.counts, expected);
-                        if mismatches.is_empty() {
-                            // Matched at the last moment: too late to watch it settle, still true.
-                            matched(expected)
-                        } else {
-                            Verdict::TimedOut {
-                                mismatches,
-                                error: last_error,
-                            }
-                        }
+                break match self.full_read(expected).await {
+                    Ok(mismatches) if mismatches.is_empty() => {
+                        // Matched at the last moment: too late to watch it settle, still true.
+                        self.matched()
                     }
+                    Ok(mismatches) => Verdict::TimedOut {
+                        mismatches,
+                        error: last_error,
+                    },
                     Err(err) => Verdict::TimedOut {
                         mismatches: Vec::new(),
                         error: Some(err.to_string()),
@@ -329,6 +400,8 @@ impl Verifier {
             markers_expected: expected.markers.len(),
             visible: Latencies::of(latencies),
             uncertain_texts: expected.uncertain_texts,
+            marked: self.prefix.is_some(),
+            resolved: self.last_resolved,
         }
     }
 
@@ -339,17 +412,21 @@ impl Verifier {
         expected: &Expected,
         seen: &mut HashMap<String, Instant>,
     ) -> Result<Option<Verdict>, Error> {
-        let markers = self.dashboard.words(Some(&self.prefix)).await?;
-        note_markers(seen, &self.baseline.counts, &markers, Instant::now());
-        let all_markers_seen = expected
-            .markers
-            .iter()
-            .all(|(marker, _)| seen.contains_key(marker));
-        let grown = markers
-            .total_words
-            .saturating_sub(self.baseline.total_words);
-        if !all_markers_seen || grown < expected.sure.total() {
-            return Ok(None);
+        // Without markers there is no cheap read that says the work may be done: the full read
+        // (of only the sentences' words, then) is made at its own pace.
+        if let Some(prefix) = &self.prefix {
+            let markers = self.dashboard.words(Some(prefix)).await?;
+            note_markers(seen, &self.baseline.counts, &markers, Instant::now());
+            let all_markers_seen = expected
+                .markers
+                .iter()
+                .all(|(marker, _)| seen.contains_key(marker));
+            let grown = markers
+                .total_words
+                .saturating_sub(self.baseline.total_words);
+            if !all_markers_seen || grown < expected.sure.total() {
+                return Ok(None);
+            }
         }
         // Every marker counted means every stored text counted (a record's words are applied
         // together), so a word still short here is rare: no need to read everything every poll.
@@ -360,30 +437,43 @@ impl Verifier {
             return Ok(None);
         }
         self.last_full_read = Some(Instant::now());
-        let now = self.dashboard.words(None).await?;
-        let mismatches = compare(&self.baseline.counts, &now.counts, expected);
+        let mismatches = self.full_read(expected).await?;
         if mismatches.first().is_some_and(Mismatch::is_final) {
             return Ok(Some(Verdict::Mismatched(mismatches)));
         }
         if !mismatches.is_empty() {
             return Ok(None);
         }
-        // A duplicate applied just after the match (a replay, a second consumer) shows up here.
+        // A duplicate applied just after the match (a replay, a second consumer) shows up here,
+        // and so does an uncertain text stored late (then it is expected, and still matches).
         tokio::time::sleep(self.timing.settle).await;
-        let later = self.dashboard.words(None).await?;
-        let mismatches = compare(&self.baseline.counts, &later.counts, expected);
+        let mismatches = self.full_read(expected).await?;
         Ok(Some(if mismatches.is_empty() {
-            matched(expected)
+            self.matched()
         } else {
             Verdict::Mismatched(mismatches)
         }))
     }
-}
 
-fn matched(expected: &Expected) -> Verdict {
-    Verdict::Matched {
-        words: expected.sure.unique(),
-        occurrences: expected.sure.total(),
+    /// Reads every count and compares it with the expectation, resolved by this read.
+    async fn full_read(&mut self, expected: &Expected) -> Result<Vec<Mismatch>, Error> {
+        let now = self.dashboard.words(None).await?;
+        let resolved = expected.resolve(&self.baseline.counts, &now.counts);
+        let mismatches = compare_resolved(&self.baseline.counts, &now.counts, &resolved);
+        self.last_resolved = Some(resolved);
+        Ok(mismatches)
+    }
+
+    fn matched(&self) -> Verdict {
+        let resolved = self
+            .last_resolved
+            .as_ref()
+            .expect("a match follows a full read");
+        Verdict::Matched {
+            words: resolved.sure.unique(),
+            occurrences: resolved.sure.total(),
+            uncertain_stored: resolved.uncertain_stored,
+        }
     }
 }
 
@@ -420,10 +510,23 @@ impl fmt::Display for Verification {
         writeln!(f, "Verification")?;
         let waited = format!("{:.2} s", self.waited.as_secs_f64());
         match &self.verdict {
-            Verdict::Matched { words, occurrences } => writeln!(
-                f,
-                "  counts          match: {words} words, {occurrences} occurrences (confirmed {waited} after the last answer)"
-            )?,
+            Verdict::Matched {
+                words,
+                occurrences,
+                uncertain_stored,
+            } => {
+                writeln!(
+                    f,
+                    "  counts          match: {words} words, {occurrences} occurrences (confirmed {waited} after the last answer)"
+                )?;
+                if self.uncertain_texts > 0 && self.marked {
+                    writeln!(
+                        f,
+                        "  uncertain       {uncertain_stored} of {} texts without a clear answer were stored (told by their markers) and are counted once",
+                        self.uncertain_texts
+                    )?;
+                }
+            }
             Verdict::Mismatched(mismatches) => {
                 writeln!(
                     f,
@@ -452,16 +555,19 @@ impl fmt::Display for Verification {
             }
             Verdict::Interrupted => writeln!(f, "  counts          interrupted")?,
         }
-        writeln!(
-            f,
-            "  markers seen    {} of {}",
-            self.markers_seen, self.markers_expected
-        )?;
+        if self.marked {
+            writeln!(
+                f,
+                "  markers seen    {} of {}",
+                self.markers_seen, self.markers_expected
+            )?;
+        }
         if let Some(visible) = &self.visible {
             writeln!(f, "  visible p50     {}", millis(visible.p50))?;
             writeln!(f, "  visible p99     {}", millis(visible.p99))?;
         }
-        if self.uncertain_texts > 0 {
+        let resolved_by_markers = self.marked && matches!(self.verdict, Verdict::Matched { .. });
+        if self.uncertain_texts > 0 && !resolved_by_markers {
             writeln!(
                 f,
                 "  uncertain       {} texts got no clear answer; their words were allowed, not required",
@@ -540,6 +646,35 @@ mod tests {
         let with = counts(&[("kafka", 7), ("stream", 1), ("timeout", 1)]);
         assert!(compare(&baseline, &without, &expected).is_empty());
         assert!(compare(&baseline, &with, &expected).is_empty());
+    }
+
+    #[test]
+    fn an_uncertain_text_with_a_marker_is_expected_exactly_when_its_marker_was_counted() {
+        let mut expected = Expected::new(Tokenizer::default());
+        let now = Instant::now();
+        expected.add("kafka stream mkone", &stored(), Some(("mkone", now)));
+        expected.add("kafka timeout mktwo", &unknown(), Some(("mktwo", now)));
+        expected.add("kafka lost mkthree", &unknown(), Some(("mkthree", now)));
+        let baseline = counts(&[]);
+        // The second was stored after all, the third was not.
+        let grown = counts(&[
+            ("kafka", 2),
+            ("stream", 1),
+            ("mkone", 1),
+            ("timeout", 1),
+            ("mktwo", 1),
+        ]);
+        let resolved = expected.resolve(&baseline, &grown);
+        assert_eq!(resolved.uncertain_stored, 1);
+        assert_eq!(resolved.sure.get("kafka"), 2);
+        assert!(resolved.maybe.is_empty());
+        assert!(compare(&baseline, &grown, &expected).is_empty());
+        // Its marker without its words is a mismatch, and so are the words of one not stored.
+        let partial = counts(&[("kafka", 2), ("stream", 1), ("mkone", 1), ("mktwo", 1)]);
+        assert_eq!(compare(&baseline, &partial, &expected)[0].word, "timeout");
+        let mut phantom = grown;
+        phantom.insert("lost".into(), 1);
+        assert!(compare(&baseline, &phantom, &expected)[0].is_final());
     }
 
     #[test]

@@ -130,3 +130,51 @@ async fn a_dashboard_that_cannot_be_read_stops_verify_before_anything_is_sent() 
     )]);
     assert_eq!(stack.records().iter().map(Vec::len).sum::<usize>(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_markers_the_counts_are_still_verified_and_the_report_has_the_figures() {
+    let stack = Stack::start().await;
+    let report =
+        std::env::temp_dir().join(format!("simulate-users-report-{}.json", std::process::id()));
+    let report_arg = report.to_str().unwrap();
+    let run = run(&verify_args(
+        &stack,
+        &["--no-markers", "--seed", "5", "--report", report_arg],
+    ))
+    .await;
+    assert!(run.status.success(), "{}", run.output());
+    run.assert_says(&["without markers", "counts          match"]);
+    assert!(!run.stdout.contains("markers seen"), "{}", run.output());
+    for record in stack.records().into_iter().flatten() {
+        assert!(SENTENCES.contains(&record.text.as_str()), "{}", record.text);
+    }
+
+    let report_json = std::fs::read(&report).unwrap();
+    std::fs::remove_file(&report).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&report_json).unwrap();
+    assert_eq!(
+        (&report["passed"], &report["sent"], &report["accepted"]),
+        (&json!(true), &json!(15), &json!(15))
+    );
+    assert_eq!(
+        (&report["refused"], &report["uncertain"]),
+        (&json!(0), &json!(0))
+    );
+    let verification = &report["verification"];
+    assert_eq!(verification["verdict"], "matched");
+    assert_eq!(verification["marked"], false);
+    // The expected counts are every word the dashboard counted.
+    let words = stack.dashboard_json("/api/words?window=all&limit=0").await;
+    let counted: serde_json::Map<String, serde_json::Value> = words["words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| {
+            (
+                entry["word"].as_str().unwrap().to_owned(),
+                entry["count"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(verification["expected"], serde_json::Value::Object(counted));
+}
