@@ -13,9 +13,7 @@ use stream_job::{JobMetrics, StreamJob};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use wordfreq::launch::SystemArgs;
-use wordfreq_bus::{
-    KafkaArgs, KafkaPublisher, KafkaSubscriber, MemoryBus, Publisher, Retention, Subscriber,
-};
+use wordfreq_bus::{KafkaPublisher, KafkaSubscriber, MemoryBus, Publisher, Retention, Subscriber};
 use wordfreq_domain::names::{DEAD_LETTER_TOPIC, INPUT_PARTITIONS, RESULTS_TOPIC};
 use wordfreq_store::{MemoryStore, RedisStore, Store};
 
@@ -47,7 +45,11 @@ pub async fn run(mut args: SystemArgs) -> anyhow::Result<()> {
         "wordfreq=info,producer_api=info,stream_job=info,dashboard=info,wordfreq_bus=info,wordfreq_store=info",
     );
     let started = Instant::now();
-    // Ports first: a busy one is the likeliest mistake, and the cheapest to report.
+    // Settings first: refusing them costs nothing and names the variable to fix.
+    if let Err(why) = args.check() {
+        bail!("{why}");
+    }
+    // Ports next: a busy one is the likeliest mistake, and the cheapest to report.
     let api_listener = bind(args.api_addr, "the producer API").await?;
     let dashboard_listener = bind(args.dashboard_addr, "the dashboard").await?;
     let api_port = api_listener.local_addr()?.port();
@@ -170,10 +172,10 @@ async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
 async fn open_store(
     args: &SystemArgs,
 ) -> anyhow::Result<(Arc<dyn Store>, Option<Arc<MemoryStore>>)> {
-    if let Some(url) = args.redis_url() {
-        let store = RedisStore::connect(&url, &args.redis_prefix)
+    if let Some(redis) = args.redis_args() {
+        let store = RedisStore::connect(&redis.url(), &redis.prefix)
             .await
-            .with_context(|| format!("Redis at {} does not answer", redact(&url)))?;
+            .with_context(|| format!("Redis at {} does not answer", redis.redacted_url()))?;
         return Ok((Arc::new(store), None));
     }
     let store = match &args.data_dir {
@@ -192,12 +194,8 @@ async fn open_store(
 /// Kafka when given (it must answer now), else the in-process log, numbering each input
 /// partition on from where the (restored) store says it stands.
 async fn open_bus(args: &SystemArgs, store: &dyn Store) -> anyhow::Result<Bus> {
-    if let Some(servers) = &args.kafka {
-        let kafka = KafkaArgs {
-            bootstrap_servers: servers.clone(),
-            topic: args.topic.clone(),
-            ..KafkaArgs::default()
-        };
+    if let Some(kafka) = args.kafka_args() {
+        let servers = &kafka.bootstrap_servers;
         let api = KafkaPublisher::new(&kafka, "wordfreq-producer-api", args.api.produce_timeout)
             .context("creating the Kafka producer")?;
         if tokio::time::timeout(STARTUP_CHECK, api.check_health())
@@ -283,15 +281,5 @@ async fn save_periodically(store: Arc<MemoryStore>, path: PathBuf, stop: Cancell
         if let Ok(Err(err)) = saved {
             tracing::error!(error = %err, "saving the counts failed");
         }
-    }
-}
-
-/// A Redis URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            format!("{}***{}", &url[..scheme + 3], &url[at..])
-        }
-        _ => url.to_owned(),
     }
 }

@@ -82,3 +82,38 @@ fn help_lists_the_subcommands_and_the_flags_of_the_whole_system() {
         assert!(help.contains(expected), "{expected} missing from {help}");
     }
 }
+
+#[test]
+fn help_lists_the_kafka_and_redis_security_settings_but_not_their_secrets() {
+    let secret = "hunter2-canary";
+    let url = format!("redis://:{secret}@cache:6379/");
+    let output = wordfreq(
+        &["--help"],
+        &[
+            ("KAFKA_SASL_PASSWORD", secret),
+            ("KAFKA_SSL_KEY_PASSWORD", secret),
+            ("REDIS_PASSWORD", secret),
+            ("REDIS_URL", &url),
+        ],
+        b"",
+    );
+    let help = stdout(&output);
+    for variable in [
+        "KAFKA_SECURITY_PROTOCOL",
+        "KAFKA_SASL_MECHANISM",
+        "KAFKA_SASL_USERNAME",
+        "KAFKA_SASL_PASSWORD",
+        "KAFKA_SSL_CA_LOCATION",
+        "KAFKA_SSL_CERTIFICATE_LOCATION",
+        "KAFKA_SSL_KEY_LOCATION",
+        "KAFKA_SSL_KEY_PASSWORD",
+        "REDIS_USERNAME",
+        "REDIS_PASSWORD",
+    ] {
+        assert!(
+            help.contains(&format!("[env: {variable}")),
+            "{variable} missing from {help}"
+        );
+    }
+    assert!(!help.contains(secret), "{help}");
+}

@@ -1,7 +1,8 @@
 //! `wordfreq` with no subcommand, as a newcomer runs it: the whole system in one process on the
 //! in-process log and store, started as a process, probed over HTTP, stopped with SIGTERM; its
 //! counts kept across restarts with --data-dir; clear errors for a busy port or an unreachable
-//! service; and the same process on real Kafka and Redis from the test kit.
+//! service; and the same process on real Kafka and Redis from the test kit, a Redis that wants a
+//! password included, with no secret in anything it prints.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
-use wordfreq_testkit::{KafkaBroker, RedisServer, TestNames, free_port};
+use wordfreq_testkit::{EXTERNAL_REDIS, KafkaBroker, RedisServer, TestNames, free_port};
 
 /// Bound on every wait.
 const WAIT: Duration = Duration::from_secs(30);
@@ -41,10 +42,21 @@ fn command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_wordfreq"));
     command
         .args(args)
-        // The pinned variables switch to real services: none may leak in from the environment.
+        // The pinned variables switch to real services, and their security settings are
+        // refused without them: none may leak in from the environment.
         .env_remove("KAFKA_BOOTSTRAP_SERVERS")
         .env_remove("REDIS_URL")
         .env_remove("REDIS_HOST")
+        .env_remove("REDIS_USERNAME")
+        .env_remove("REDIS_PASSWORD")
+        .env_remove("KAFKA_SECURITY_PROTOCOL")
+        .env_remove("KAFKA_SASL_MECHANISM")
+        .env_remove("KAFKA_SASL_USERNAME")
+        .env_remove("KAFKA_SASL_PASSWORD")
+        .env_remove("KAFKA_SSL_CA_LOCATION")
+        .env_remove("KAFKA_SSL_CERTIFICATE_LOCATION")
+        .env_remove("KAFKA_SSL_KEY_LOCATION")
+        .env_remove("KAFKA_SSL_KEY_PASSWORD")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -53,7 +65,13 @@ fn command(args: &[&str]) -> Command {
 
 /// Starts `wordfreq` on free ports and waits (bounded) for the two URLs it prints.
 fn start(args: &[&str]) -> Running {
+    start_with(args, &[])
+}
+
+/// [`start`], with these environment variables.
+fn start_with(args: &[&str], env: &[(&str, &str)]) -> Running {
     let mut child = command(&[FREE_PORTS, args].concat())
+        .envs(env.iter().copied())
         .spawn()
         .expect("running wordfreq");
     let stdout = child.stdout.take().unwrap();
@@ -238,6 +256,110 @@ fn an_unreachable_redis_or_kafka_is_a_clear_error_within_seconds() {
         started.elapsed() < Duration::from_secs(20),
         "{:?}",
         started.elapsed()
+    );
+}
+
+/// A password no output may contain.
+const SECRET: &str = "hunter2-canary";
+
+/// Runs `wordfreq` to its (failed) end at trace level; what it printed, checked for secrets.
+fn failed_run(args: &[&str], env: &[(&str, &str)]) -> String {
+    let output = command(&[FREE_PORTS, args].concat())
+        .env("RUST_LOG", "trace")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!output.status.success(), "{printed}");
+    assert!(
+        !printed.contains(SECRET),
+        "a secret in the output: {printed}"
+    );
+    printed
+}
+
+#[tokio::test]
+async fn a_redis_that_wants_a_password_is_used_with_redis_password_and_refused_without() {
+    assert!(
+        std::env::var_os(EXTERNAL_REDIS).is_none(),
+        "this test sets a password on its server and needs one the test kit owns; unset \
+         {EXTERNAL_REDIS}"
+    );
+    let redis = RedisServer::start();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg(SECRET)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let names = TestNames::new("embedded-auth");
+    let args = [
+        "--redis",
+        redis.url(),
+        "--redis-prefix",
+        &names.redis_prefix,
+    ];
+
+    let without = failed_run(&args, &[]);
+    assert!(without.contains("Redis at redis://127.0.0.1"), "{without}");
+    assert!(without.contains("NOAUTH"), "{without}");
+    let wrong = failed_run(&args, &[("REDIS_PASSWORD", "not-the-password")]);
+    assert!(wrong.contains("Password authentication failed"), "{wrong}");
+    // The right password in the URL is redacted from the message as well.
+    let in_url = redis
+        .url()
+        .replacen("redis://", &format!("redis://:{SECRET}@"), 1);
+    let closed = format!("redis://:{SECRET}@127.0.0.1:{}/", free_port());
+    let unreachable = failed_run(&["--redis", &closed], &[]);
+    assert!(unreachable.contains("does not answer"), "{unreachable}");
+
+    let running = start_with(&args, &[("REDIS_PASSWORD", SECRET)]);
+    submit(&running, "guarded words counted").await;
+    wait_for_total(&running, 3).await;
+    assert!(stop(running).success());
+    let running = start(&["--redis", &in_url, "--redis-prefix", &names.redis_prefix]);
+    wait_for_total(&running, 3).await;
+    assert!(stop(running).success());
+}
+
+#[test]
+fn kafka_security_settings_are_used_or_refused_and_never_printed() {
+    let kafka = format!("127.0.0.1:{}", free_port());
+    let sasl = [
+        ("KAFKA_SECURITY_PROTOCOL", "sasl_plaintext"),
+        ("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+        ("KAFKA_SASL_USERNAME", "counter"),
+        ("KAFKA_SASL_PASSWORD", SECRET),
+    ];
+    // Accepted and handed to the clients, which then find no broker.
+    let unreachable = failed_run(&["--kafka", &kafka], &sasl);
+    assert!(
+        unreachable.contains(&format!("Kafka at {kafka} does not answer")),
+        "{unreachable}"
+    );
+    // A combination that cannot work stops it at start, naming the variable.
+    let incomplete = failed_run(&["--kafka", &kafka], &sasl[..1]);
+    assert!(
+        incomplete.contains("needs KAFKA_SASL_MECHANISM"),
+        "{incomplete}"
+    );
+    // A password with no Kafka to send it to would be silently ignored: refused instead.
+    let unused = failed_run(&[], &sasl[3..]);
+    assert!(
+        unused.contains("KAFKA_SASL_PASSWORD is set, but no Kafka is given"),
+        "{unused}"
+    );
+    let unused = failed_run(&[], &[("REDIS_PASSWORD", SECRET)]);
+    assert!(
+        unused.contains("REDIS_PASSWORD is set, but no Redis is given"),
+        "{unused}"
     );
 }
 
