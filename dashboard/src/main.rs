@@ -15,7 +15,7 @@ async fn main() -> anyhow::Result<()> {
     let redis_url = args.redis.url();
     let store = RedisStore::connect(&redis_url, &args.redis.prefix)
         .await
-        .with_context(|| format!("connecting to Redis at {}", args.redis.host))?;
+        .with_context(|| format!("connecting to Redis at {}", args.redis.redacted_url()))?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("binding {} (is another process using the port?)", args.addr))?;

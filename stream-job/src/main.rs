@@ -32,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
         match RedisStore::connect(&redis_url, &args.redis.prefix).await {
             Ok(store) => break store,
             Err(err) => {
-                tracing::warn!(error = %err, "Redis does not answer yet; retrying");
+                tracing::warn!(redis = %args.redis.redacted_url(), error = %err, "Redis does not answer yet; retrying");
                 tokio::select! {
                     () = stop.cancelled() => return Ok(()),
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}

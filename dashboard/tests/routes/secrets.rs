@@ -47,7 +47,12 @@ async fn an_unreachable_redis_is_reported_without_the_password_in_its_url() {
     .await;
     assert!(!output.status.success());
     let text = printed(&output);
-    assert!(text.contains("Redis"), "{text}");
+    // Where it tried is REDIS_URL's address, not REDIS_HOST's default.
+    assert!(
+        text.contains("connecting to Redis at redis://")
+            && text.contains(&format!("@127.0.0.1:{closed}/")),
+        "{text}"
+    );
     assert!(!text.contains(CANARY), "{text}");
 }
 
