@@ -1,9 +1,13 @@
 //! What a view of the counts is: the window, how many words, the filters and how it refreshes. It
-//! lives in the URL's query string, so a view can be shared and reloaded.
+//! lives in the URL's query string, so a view can be shared and reloaded. A value that cannot be
+//! read is refused naming its parameter and what the parameter takes (serde's own messages, such
+//! as "invalid digit found in string", name neither).
 
+use std::str::FromStr;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 use wordfreq_domain::{Windows, WordQuery};
 use wordfreq_store::View;
 
@@ -87,6 +91,18 @@ impl WindowChoice {
     }
 }
 
+impl FromStr for WindowChoice {
+    type Err = ();
+
+    /// The query-string value, exactly as [`WindowChoice::code`] spells it.
+    fn from_str(text: &str) -> Result<Self, ()> {
+        Self::ALL
+            .into_iter()
+            .find(|choice| choice.code() == text)
+            .ok_or(())
+    }
+}
+
 /// How a page keeps itself current.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -100,13 +116,133 @@ pub enum Refresh {
     Off,
 }
 
+impl Refresh {
+    pub const ALL: [Self; 3] = [Self::Live, Self::Poll, Self::Off];
+
+    /// The query-string value.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Poll => "poll",
+            Self::Off => "off",
+        }
+    }
+}
+
+impl FromStr for Refresh {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        Self::ALL
+            .into_iter()
+            .find(|refresh| refresh.code() == text)
+            .ok_or(())
+    }
+}
+
+/// The most of a refused value an error message repeats: enough to recognise it, and a hostile
+/// 100 kB value is not echoed back.
+const SHOWN_CHARS: usize = 40;
+
+/// "`name`: must be `takes`, got `value`": what every refused query value says.
+pub fn refusal(name: &str, takes: &str, got: &str) -> String {
+    let got = if got.is_empty() {
+        "nothing".to_owned()
+    } else if got.chars().count() > SHOWN_CHARS {
+        format!("{}…", got.chars().take(SHOWN_CHARS).collect::<String>())
+    } else {
+        got.to_owned()
+    };
+    format!("{name}: must be {takes}, got {got}")
+}
+
+/// Reads one query-string value as `T`, or refuses it with [`refusal`].
+pub fn parse_value<'de, D, T>(
+    deserializer: D,
+    name: &str,
+    takes: impl FnOnce() -> String,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+{
+    let text = String::deserialize(deserializer)?;
+    text.parse()
+        .map_err(|_| D::Error::custom(refusal(name, &takes(), &text)))
+}
+
+fn one_of(codes: impl IntoIterator<Item = &'static str>) -> String {
+    format!(
+        "one of {}",
+        codes.into_iter().collect::<Vec<_>>().join(", ")
+    )
+}
+
+fn window<'de, D: Deserializer<'de>>(deserializer: D) -> Result<WindowChoice, D::Error> {
+    parse_value(deserializer, "window", || {
+        one_of(WindowChoice::ALL.map(WindowChoice::code))
+    })
+}
+
+fn refresh<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Refresh, D::Error> {
+    parse_value(deserializer, "refresh", || {
+        one_of(Refresh::ALL.map(Refresh::code))
+    })
+}
+
+fn limit<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    parse_value(deserializer, "limit", || {
+        format!("a whole number from 0 (all words) to {}", usize::MAX)
+    })
+}
+
+fn min_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    parse_value(deserializer, "min_count", || {
+        format!("a whole number from 0 to {}", u64::MAX)
+    })
+}
+
+/// The page's numbers parse as widely as the API's, then are clamped into its controls.
+fn page_limit<'de, D: Deserializer<'de>>(deserializer: D) -> Result<usize, D::Error> {
+    let (low, high) = PAGE_LIMITS;
+    parse_value(deserializer, "limit", || {
+        format!(
+            "a whole number from 0 to {} (the page keeps it within {low} to {high})",
+            usize::MAX
+        )
+    })
+}
+
+fn page_min_count<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let (low, high) = PAGE_MIN_COUNTS;
+    parse_value(deserializer, "min_count", || {
+        format!(
+            "a whole number from 0 to {} (the page keeps it within {low} to {high})",
+            u64::MAX
+        )
+    })
+}
+
+fn interval<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let (low, high) = PAGE_INTERVALS;
+    parse_value(deserializer, "interval", || {
+        format!(
+            "a whole number of seconds from 0 to {} (the page keeps it within {low} to {high})",
+            u64::MAX
+        )
+    })
+}
+
 /// The query string of the JSON API and the exports: which words to show.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct WordsParams {
+    #[serde(deserialize_with = "window")]
     pub window: WindowChoice,
     /// How many words; 0 means all of them.
+    #[serde(deserialize_with = "limit")]
     pub limit: usize,
+    #[serde(deserialize_with = "min_count")]
     pub min_count: u64,
     /// Only words containing this text.
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -127,9 +263,10 @@ impl Default for WordsParams {
 impl WordsParams {
     /// Refuses what no view can show, with a message for the caller.
     pub fn check(&self) -> Result<(), String> {
-        if self.q.chars().count() > MAX_SEARCH_CHARS {
+        let chars = self.q.chars().count();
+        if chars > MAX_SEARCH_CHARS {
             return Err(format!(
-                "q: a search is at most {MAX_SEARCH_CHARS} characters"
+                "q: must be a search of at most {MAX_SEARCH_CHARS} characters, got {chars}"
             ));
         }
         Ok(())
@@ -150,17 +287,22 @@ impl WordsParams {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PageParams {
+    #[serde(deserialize_with = "window")]
     pub window: WindowChoice,
     /// The page's "max words".
+    #[serde(deserialize_with = "page_limit")]
     pub limit: usize,
+    #[serde(deserialize_with = "page_min_count")]
     pub min_count: u64,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub q: String,
     /// The table's own filter, applied to the words shown.
     #[serde(skip_serializing_if = "String::is_empty")]
     pub filter: String,
+    #[serde(deserialize_with = "refresh")]
     pub refresh: Refresh,
     /// Seconds between polls when `refresh` is `poll`.
+    #[serde(deserialize_with = "interval")]
     pub interval: u64,
 }
 
@@ -257,6 +399,20 @@ mod tests {
             (params.limit, params.min_count, params.interval),
             (100, 1, 10)
         );
+    }
+
+    #[test]
+    fn every_window_and_refresh_is_read_back_from_the_value_it_is_written_as() {
+        for window in WindowChoice::ALL {
+            let written = serde_json::to_value(window).unwrap();
+            assert_eq!(written, window.code());
+            assert_eq!(window.code().parse(), Ok(window));
+        }
+        for refresh in Refresh::ALL {
+            assert_eq!(serde_json::to_value(refresh).unwrap(), refresh.code());
+            assert_eq!(refresh.code().parse(), Ok(refresh));
+        }
+        assert_eq!("ALL".parse::<WindowChoice>(), Err(()));
     }
 
     #[test]

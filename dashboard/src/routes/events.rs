@@ -5,24 +5,39 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt, stream};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use tokio_stream::wrappers::WatchStream;
 
 use crate::AppState;
+use crate::routes::ParsedQuery;
 use crate::routes::pages::render_health;
+use crate::view::parse_value;
 
 /// `GET /events?seen=N`: `seen` is the refresh generation the page was rendered at.
 #[derive(Debug, Deserialize)]
 pub struct EventsQuery {
+    #[serde(default, deserialize_with = "seen")]
     seen: Option<u64>,
 }
 
+fn seen<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+    parse_value(deserializer, "seen", || {
+        format!(
+            "a whole number from 0 to {} (the refresh the page was rendered at)",
+            u64::MAX
+        )
+    })
+    .map(Some)
+}
+
+/// A malformed `seen` is refused as every other query string is (a 422 with a `detail`), not
+/// with axum's plain-text 400.
 pub async fn events(
     State(state): State<AppState>,
-    Query(query): Query<EventsQuery>,
+    ParsedQuery(query): ParsedQuery<EventsQuery>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let live = state.live();
     // A page rendered before a refresh it has not seen gets that refresh at once; otherwise only

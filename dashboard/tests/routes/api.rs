@@ -78,23 +78,64 @@ async fn api_words_sliding_windows_count_only_recent_words() {
 #[tokio::test]
 async fn a_query_no_view_can_answer_is_a_422_with_a_detail() {
     let dashboard = seeded().await;
-    for query in [
-        "window=2m",
-        "limit=-1",
-        "limit=many",
-        "min_count=x",
-        &format!("q={}", "a".repeat(101)),
+    let long = format!("q={}", "a".repeat(101));
+    for (query, detail) in [
+        (
+            "window=2m",
+            "window: must be one of all, 1m, 5m, 15m, 60m, got 2m",
+        ),
+        (
+            "limit=-1",
+            &format!(
+                "limit: must be a whole number from 0 (all words) to {}, got -1",
+                usize::MAX
+            ),
+        ),
+        ("limit=many", "got many"),
+        (
+            "min_count=x",
+            &format!(
+                "min_count: must be a whole number from 0 to {}, got x",
+                u64::MAX
+            ),
+        ),
+        (
+            &long,
+            "q: must be a search of at most 100 characters, got 101",
+        ),
+        (
+            "window=all&window=1m",
+            "window: must be given once, got it more than once",
+        ),
     ] {
         let reply = dashboard.get(&format!("/api/words?{query}")).await;
         assert_eq!(reply.status, 422, "{query}");
-        assert!(
-            reply.json()["detail"].is_string(),
-            "{query}: {}",
-            reply.body
-        );
+        let answered = reply.json()["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(answered.contains(detail), "{query}: {}", reply.body);
     }
     let export = dashboard.get("/export.csv?window=2m").await;
     assert_eq!(export.status, 422);
+    assert!(
+        export.json()["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("window: ")
+    );
+}
+
+#[tokio::test]
+async fn a_malformed_seen_on_events_is_a_422_with_a_detail_like_every_other_query() {
+    let dashboard = seeded().await;
+    let reply = dashboard.get("/events?seen=-1").await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    let detail = reply.json()["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.starts_with("seen: must be a whole number from 0 to") && detail.ends_with("got -1"),
+        "{detail}"
+    );
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! Hostile query strings on every route that reads one: huge and negative numbers, unknown windows
 //! and modes, markup and SQL in the search, very long and repeated parameters, broken and
 //! non-UTF-8 percent-encoding, header injection. The answer is a correct 200 or a 4xx that says
-//! what is wrong (FastAPI's `{"detail"}` on the JSON API and exports), never a 5xx, never late, and
-//! no HTML answer carries the injected markup unescaped.
+//! what is wrong (FastAPI's `{"detail"}` on the JSON API, the exports and `/events`; a 422 names
+//! the parameter), never a 5xx, never late, and no HTML answer carries the injected markup
+//! unescaped.
 
 use std::time::Duration;
 
@@ -90,6 +91,18 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
+/// The parameters the dashboard reads; every 422 starts with one of them.
+const PARAMETERS: &[&str] = &[
+    "window",
+    "limit",
+    "min_count",
+    "q",
+    "filter",
+    "refresh",
+    "interval",
+    "seen",
+];
+
 const KEYS: &[&str] = &[
     "window",
     "limit",
@@ -111,7 +124,7 @@ async fn get(dashboard: &TestDashboard, route: &str, query: &str) -> Option<Repl
         .body(Body::empty())
         .ok()?;
     if route == "/events" {
-        // A stream: its status and headers are the answer.
+        // A stream: its status and headers are the answer, and a refusal's body, which ends.
         let response = tokio::time::timeout(
             ANSWER_WITHIN,
             tower::ServiceExt::oneshot(dashboard::app(dashboard.state.clone()), request),
@@ -119,10 +132,23 @@ async fn get(dashboard: &TestDashboard, route: &str, query: &str) -> Option<Repl
         .await
         .expect("an answer in time")
         .unwrap();
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = if status.is_success() {
+            String::new()
+        } else {
+            let bytes = tokio::time::timeout(
+                ANSWER_WITHIN,
+                axum::body::to_bytes(response.into_body(), usize::MAX),
+            )
+            .await
+            .expect("a refusal's body in time")
+            .unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
         return Some(Reply {
-            status: response.status(),
-            headers: response.headers().clone(),
-            body: String::new(),
+            status,
+            headers,
+            body,
         });
     }
     Some(
@@ -166,12 +192,12 @@ fn check(route: &str, query: &str, reply: &Reply) {
             "{what}: header {name} {value:?}"
         );
     }
-    if reply.status.is_client_error() && route != "/events" {
+    if reply.status.is_client_error() {
         assert!(
             !reply.body.trim().is_empty(),
             "{what}: a 4xx without a reason"
         );
-        if route.starts_with("/api") || route.starts_with("/export") {
+        if route.starts_with("/api") || route.starts_with("/export") || route == "/events" {
             let detail = reply.json()["detail"].clone();
             assert!(
                 detail.as_str().is_some_and(|text| !text.is_empty()),
@@ -179,6 +205,18 @@ fn check(route: &str, query: &str, reply: &Reply) {
                 reply.body
             );
         }
+    }
+    if reply.status == StatusCode::UNPROCESSABLE_ENTITY {
+        let detail = reply.json()["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            PARAMETERS
+                .iter()
+                .any(|name| detail.starts_with(&format!("{name}: must be "))),
+            "{what}: a 422 that names no parameter: {detail}"
+        );
     }
     let html = reply
         .headers
@@ -226,17 +264,30 @@ async fn every_hostile_value_of_every_parameter_on_every_route_is_answered_witho
 #[tokio::test]
 async fn the_json_api_refuses_what_no_view_can_answer_with_a_clear_422() {
     let dashboard = seeded().await;
-    // serde_urlencoded's messages say what is wrong with the value, not which parameter it is.
+    // Each refusal names the parameter, what it takes (the real bounds) and what it got.
+    let whole = |name: &str, max: u64, got: &str| {
+        format!(
+            "{name}: must be a whole number from 0 {}to {max}, got {got}",
+            if name == "limit" { "(all words) " } else { "" }
+        )
+    };
+    let windows = "window: must be one of all, 1m, 5m, 15m, 60m";
+    let max = usize::MAX as u64;
     for (query, mentions) in [
-        ("limit=-1", "invalid digit"),
-        ("limit=99999999999999999999999", "too large"),
-        ("min_count=-5", "invalid digit"),
+        ("limit=-1", whole("limit", max, "-1")),
         (
-            "window=bogus",
-            "expected one of `all`, `1m`, `5m`, `15m`, `60m`",
+            "limit=99999999999999999999999",
+            whole("limit", max, "99999999999999999999999"),
         ),
-        ("window=5M", "unknown variant `5M`"),
-        ("limit=ten", "invalid digit"),
+        ("min_count=-5", whole("min_count", u64::MAX, "-5")),
+        ("window=bogus", format!("{windows}, got bogus")),
+        ("window=5M", format!("{windows}, got 5M")),
+        ("limit=ten", whole("limit", max, "ten")),
+        ("limit=", whole("limit", max, "nothing")),
+        (
+            "limit=1&limit=2",
+            "limit: must be given once, got it more than once".to_owned(),
+        ),
     ] {
         for route in ["/api/words", "/export.csv", "/export.json"] {
             let reply = get(&dashboard, route, query).await.unwrap();
@@ -250,9 +301,19 @@ async fn the_json_api_refuses_what_no_view_can_answer_with_a_clear_422() {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            assert!(detail.contains(mentions), "{route}?{query}: {detail}");
+            assert_eq!(detail, mentions, "{route}?{query}");
         }
     }
+    // /events takes only `seen`, and refuses it in the same shape.
+    let reply = get(&dashboard, "/events", "seen=-1").await.unwrap();
+    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        reply.json()["detail"],
+        format!(
+            "seen: must be a whole number from 0 to {} (the refresh the page was rendered at), got -1",
+            u64::MAX
+        )
+    );
     // A huge but well-formed limit is "all of them", not an error.
     let reply = get(&dashboard, "/api/words", "limit=99999999999")
         .await

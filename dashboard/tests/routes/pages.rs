@@ -64,7 +64,25 @@ async fn a_hand_edited_url_is_brought_within_the_controls_and_an_unreadable_one_
     let unreadable = dashboard.get("/?window=2m").await;
     assert_eq!(unreadable.status, 200);
     assert!(unreadable.body.contains("could not be read"));
+    // The notice names the parameter and what it takes.
+    assert!(
+        unreadable
+            .body
+            .contains("window: must be one of all, 1m, 5m, 15m, 60m, got 2m"),
+        "{}",
+        unreadable.body
+    );
     assert!(unreadable.body.contains("<option value=\"all\" selected>"));
+    // The fragments the controls load refuse it the same way, in the API's shape.
+    let fragment = dashboard.get("/fragments/words?interval=soon").await;
+    assert_eq!(fragment.status, 422);
+    let detail = fragment.json()["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.starts_with("interval: must be a whole number of seconds")
+            && detail.contains("the page keeps it within 1 to 10")
+            && detail.ends_with("got soon"),
+        "{detail}"
+    );
 }
 
 #[tokio::test]
