@@ -9,9 +9,10 @@ ARG RUST_VERSION=1.95
 ARG DEBIAN=bookworm
 
 FROM rust:${RUST_VERSION}-slim-${DEBIAN} AS chef
-# librdkafka is built from source by the rdkafka crate: a C toolchain, make, pkg-config and zlib.
+# librdkafka is built from source by the rdkafka crate: a C toolchain, make, pkg-config, zlib, and
+# OpenSSL for TLS and SCRAM to Kafka.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential pkg-config zlib1g-dev \
+ && apt-get install -y --no-install-recommends build-essential pkg-config zlib1g-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 RUN cargo install cargo-chef --version 0.1.73 --locked
 # Images carry no debug information: the binaries are about half the size.
@@ -31,9 +32,10 @@ RUN cargo build --release --locked \
     --bin wordfreq --bin producer-api --bin stream-job --bin dashboard
 
 FROM debian:${DEBIAN}-slim AS runtime
-# curl only for the health checks; ca-certificates for TLS to Kafka and Redis.
+# curl only for the health checks; ca-certificates for TLS to Kafka and Redis; zlib and OpenSSL,
+# which librdkafka links dynamically (tests/deploy.rs checks this list against `ldd`).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl zlib1g \
+ && apt-get install -y --no-install-recommends ca-certificates curl libssl3 zlib1g \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin wordfreq
 USER wordfreq

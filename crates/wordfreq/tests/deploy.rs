@@ -2,7 +2,9 @@
 //! file has the services, ports, volumes, health checks and start order a server deployment needs;
 //! every variable it sets is one the binary it configures accepts (read from that binary's
 //! `--help`) and one of the pinned names; every image it builds is a stage of the Dockerfile that
-//! ships a binary this workspace builds; the topic-init service makes the topics of the design.
+//! ships a binary this workspace builds, and installs the shared libraries those binaries link
+//! (read with `ldd`), the build stage their development packages; the topic-init service makes the
+//! topics of the design.
 
 mod workspace;
 
@@ -392,4 +394,157 @@ fn the_topic_init_service_makes_the_topics_of_the_design() {
     );
     let tools = dockerfile_stages()["tools"].join("\n");
     assert!(tools.contains("ENTRYPOINT [\"kafka-init.sh\"]"));
+}
+
+/// The Debian release the images are built on; [`LIBRARIES`] names its packages.
+const DEBIAN: &str = "bookworm";
+
+/// Every shared library the binaries may link, with the Debian package that installs it and the
+/// one the build needs for it. glibc's and libgcc's come with every Debian image (`libc6` and its
+/// dependency `libgcc-s1`), so they need no install; the rest must be in the runtime stage's
+/// `apt-get install`. A library missing here fails the test: add it, and to the Dockerfile.
+const LIBRARIES: &[(&str, &str, Option<&str>)] = &[
+    ("libc.so.6", "libc6", None),
+    ("libm.so.6", "libc6", None),
+    ("libpthread.so.0", "libc6", None),
+    ("libdl.so.2", "libc6", None),
+    ("librt.so.1", "libc6", None),
+    ("ld-linux-x86-64.so.2", "libc6", None),
+    ("ld-linux-aarch64.so.1", "libc6", None),
+    ("libgcc_s.so.1", "libgcc-s1", None),
+    ("libz.so.1", "zlib1g", Some("zlib1g-dev")),
+    ("libssl.so.3", "libssl3", Some("libssl-dev")),
+    ("libcrypto.so.3", "libssl3", Some("libssl-dev")),
+];
+const BASE_PACKAGES: &[&str] = &["libc6", "libgcc-s1"];
+
+/// The packages a stage installs with `apt-get install`, those of the stages it is built on
+/// included.
+fn apt_packages(stages: &BTreeMap<String, Vec<String>>, stage: &str) -> BTreeSet<String> {
+    let lines = &stages[stage];
+    let parent = lines[0]
+        .strip_prefix("FROM ")
+        .and_then(|from| from.split_whitespace().next())
+        .unwrap();
+    let mut packages = if stages.contains_key(parent) {
+        apt_packages(stages, parent)
+    } else {
+        BTreeSet::new()
+    };
+    // One logical line per instruction: continuation lines joined.
+    let text = lines.join("\n").replace("\\\n", " ");
+    for line in text.lines() {
+        for install in line.split("apt-get install").skip(1) {
+            packages.extend(
+                install
+                    .split_whitespace()
+                    .take_while(|word| *word != "&&")
+                    .filter(|word| !word.starts_with('-'))
+                    .map(str::to_owned),
+            );
+        }
+    }
+    packages
+}
+
+/// The shared libraries `binary` links, each with where the loader finds it here.
+fn linked_libraries(binary: &str) -> Vec<(String, Option<String>)> {
+    let output = Command::new("ldd")
+        .arg(workspace::binary(binary))
+        .output()
+        .expect("ldd (Debian's libc-bin) runs");
+    assert!(output.status.success(), "ldd {binary}");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let name = words.next()?;
+            // The kernel maps this one into every process: no file, no package.
+            if name.starts_with("linux-vdso") {
+                return None;
+            }
+            let name = name.rsplit('/').next().unwrap().to_owned();
+            let path = (words.next() == Some("=>")).then(|| words.next().unwrap().to_owned());
+            Some((name, path))
+        })
+        .collect()
+}
+
+/// The package dpkg says installed `path`, when this host runs the images' Debian release (its
+/// package names may differ elsewhere).
+fn host_package(path: &str) -> Option<String> {
+    let release = std::fs::read_to_string("/etc/os-release").ok()?;
+    if !release
+        .lines()
+        .any(|line| line == format!("VERSION_CODENAME={DEBIAN}"))
+    {
+        return None;
+    }
+    // With merged /usr, dpkg knows a file by one of its two paths only.
+    let canonical = std::fs::canonicalize(path).ok()?;
+    [path.to_owned(), canonical.to_string_lossy().into_owned()]
+        .iter()
+        .find_map(|candidate| {
+            let output = Command::new("dpkg").args(["-S", candidate]).output().ok()?;
+            let text = String::from_utf8(output.stdout).ok()?;
+            let package = text.lines().next()?.split(':').next()?.trim().to_owned();
+            (output.status.success() && !package.is_empty()).then_some(package)
+        })
+}
+
+#[test]
+fn the_runtime_stage_installs_every_library_the_binaries_link_and_the_build_their_headers() {
+    let stages = dockerfile_stages();
+    let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains(&format!("ARG DEBIAN={DEBIAN}")),
+        "the package names below are {DEBIAN}'s"
+    );
+    let runtime = apt_packages(&stages, "runtime");
+    let build = apt_packages(&stages, "builder");
+    // rdkafka's `ssl` feature: librdkafka is compiled against OpenSSL's headers.
+    assert!(
+        build.contains("libssl-dev"),
+        "build stage installs {build:?}"
+    );
+    let shipped: BTreeSet<&str> = dockerfile
+        .split("/build/target/release/")
+        .skip(1)
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect();
+    assert!(shipped.contains("producer-api"), "{shipped:?}");
+    let mut needed = BTreeSet::new();
+    for binary in &shipped {
+        for (library, path) in linked_libraries(binary) {
+            let &(_, package, headers) = LIBRARIES
+                .iter()
+                .find(|(name, _, _)| *name == library)
+                .unwrap_or_else(|| {
+                    panic!("{binary} links {library}: name its {DEBIAN} package in LIBRARIES")
+                });
+            if let Some(found) = path.as_deref().and_then(host_package) {
+                assert_eq!(found, package, "{library} ({path:?}) is {found}'s");
+            }
+            needed.insert(library.clone());
+            if BASE_PACKAGES.contains(&package) {
+                continue;
+            }
+            assert!(
+                runtime.contains(package),
+                "{binary} links {library}: the runtime stage must install {package} (it installs {runtime:?})"
+            );
+            if let Some(headers) = headers {
+                assert!(
+                    build.contains(headers),
+                    "{binary} links {library}: the build stage must install {headers}"
+                );
+            }
+        }
+    }
+    // The binaries above are the workspace's current build: librdkafka links OpenSSL.
+    assert!(
+        needed.contains("libssl.so.3"),
+        "no shipped binary links OpenSSL: {needed:?} (a stale build? run cargo build --workspace)"
+    );
 }
