@@ -71,6 +71,8 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("SIMULATE_VERIFY_TIMEOUT", "60s"),
     ("SIMULATE_VERIFY_SETTLE", "1s"),
     ("SIMULATE_POLL_INTERVAL", "100ms"),
+    ("SIMULATE_NO_MARKERS", "false"),
+    ("SIMULATE_REPORT", ""),
 ];
 
 /// The Redis key prefix: the hash tag keeps every key in one Redis Cluster slot, so one Lua script
