@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Ingestion, side by side (issue 3): the ORIGINAL Python producer API (FastAPI + kafka-python, re-created
 # in scripts/original-producer/) and OUR producer-api, both against the same tansu broker in one run,
-# loaded by wrk with the same script (scripts/bench-api/submit.lua). Prints requests/s, p50, p99 and
+# loaded by wrk with the same script (scripts/bench/submit.lua). Prints requests/s, p50, p99 and
 # errors for each and the ratios ours/original; writes target/bench/api.json. Loopback only.
 #
 # Usage: scripts/bench-api.sh [--original-only]
 #   --original-only   measure only the original (skips building and running ours)
 # Environment: DURATION (seconds per measured run, default 20), CONNECTIONS (default 64),
-#   WARMUP (seconds, default 3), TIMEOUT (wrk per-request timeout in seconds, default 10).
+#   WARMUP (seconds, default 3), TIMEOUT (wrk per-request timeout in seconds, default 10),
+#   BENCH_BROKER (host:port of a running broker to use instead of starting one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,92 +29,34 @@ for arg in "$@"; do
     esac
 done
 
-export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 bench_dir=target/bench
 logs=$bench_dir/logs
 venv=$bench_dir/original-venv
 mkdir -p "$logs"
+source scripts/bench/lib.sh
 
-step() { printf '\n==> %s\n' "$*"; }
+need_debian wrk
+need_servers
+# Reinstalled only when requirements.txt changes.
+mapfile -t requirements < <(grep -v '^#' scripts/original-producer/requirements.txt | grep .)
+venv "$venv" "${requirements[@]}"
 
-# --- tools -----------------------------------------------------------------------------------
-if ! command -v wrk >/dev/null; then
-    step "installing wrk from Debian"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
-fi
-if ! command -v tansu >/dev/null; then
-    echo "error: tansu (the Kafka wire-compatible broker) is not on PATH; scripts/test.sh installs it" \
-        "(cargo install tansu --version 0.6.0 --locked --features dynostore,libsql)" >&2
-    exit 1
-fi
-
-# --- the original's virtualenv ---------------------------------------------------------------
-# Reinstalled only when requirements.txt changes: a stamp keeps the hash of the file it was built from.
-requirements=scripts/original-producer/requirements.txt
-stamp=$venv/.requirements.sha256
-wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
-if [[ ! -x $venv/bin/python || ! -f $stamp || $(cat "$stamp") != "$wanted" ]]; then
-    step "virtualenv for the original: $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
-    echo "$wanted" >"$stamp"
-fi
-
-# --- our producer-api --------------------------------------------------------------------------
 if ! $original_only; then
-    step "cargo build --release -p producer-api"
-    cargo build --release --locked -p producer-api
+    build_release
 fi
 
-# --- processes, cleaned up on every exit ------------------------------------------------------
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A free loopback port: bind port 0 and let the kernel choose. Another process could take it before
-# we bind it again, which on this machine is unlikely enough.
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-# wait_until SECONDS WHAT COMMAND...: retry COMMAND every 0.2 s until it succeeds, bounded.
-wait_until() {
-    local seconds=$1 what=$2 deadline
-    shift 2
-    deadline=$((SECONDS + seconds))
-    until "$@" >/dev/null 2>&1; do
-        if ((SECONDS >= deadline)); then
-            echo "error: $what not ready after ${seconds}s; logs in $logs/" >&2
-            exit 1
-        fi
-        sleep 0.2
-    done
-}
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-healthy() { curl -fsS --max-time 2 "http://127.0.0.1:$1/health"; }
-
-# --- the broker ------------------------------------------------------------------------------
-# In-memory storage: nothing is written to disk, and each run starts from an empty broker.
-broker_port=$(free_port)
-broker=127.0.0.1:$broker_port
-step "tansu broker on $broker"
-tansu broker --listener-url "tcp://$broker" --advertised-listener-url "tcp://$broker" \
-    --storage-engine memory://tansu/ >"$logs/tansu.log" 2>&1 &
-pids+=($!)
-wait_until 30 "tansu broker" port_open "$broker_port"
-tansu topic create --broker "tcp://$broker" --partitions 3 user_text >>"$logs/tansu.log" 2>&1
+# The broker: BENCH_BROKER when scripts/bench.sh shares its own, else one started here.
+shared_servers "$logs"
+broker=$BENCH_BROKER
+tansu topic create --broker "tcp://$broker" --partitions 3 user_text >>"$logs/tansu.log" 2>&1 || true
 
 # --- the APIs --------------------------------------------------------------------------------
 names=() ports=()
 
 original_port=$(free_port)
 step "original producer API (uvicorn, 1 worker) on 127.0.0.1:$original_port"
-KAFKA_BOOTSTRAP_SERVERS=$broker "$venv/bin/uvicorn" app:app --app-dir scripts/original-producer \
-    --host 127.0.0.1 --port "$original_port" --workers 1 >"$logs/original.log" 2>&1 &
-pids+=($!)
+KAFKA_BOOTSTRAP_SERVERS=$broker background "$logs/original.log" "$venv/bin/uvicorn" app:app \
+    --app-dir scripts/original-producer --host 127.0.0.1 --port "$original_port" --workers 1
 wait_until 30 "original producer API" healthy "$original_port"
 names+=(original) ports+=("$original_port")
 
@@ -121,8 +64,8 @@ if ! $original_only; then
     ours_port=$(free_port)
     step "our producer-api on 127.0.0.1:$ours_port"
     KAFKA_BOOTSTRAP_SERVERS=$broker KAFKA_TOPIC=user_text API_ADDR=127.0.0.1:$ours_port \
-        target/release/producer-api >"$logs/ours.log" 2>&1 &
-    pids+=($!)
+        background "$logs/ours.log" target/release/producer-api
+    ours_pid=${bench_pids[-1]}
     wait_until 30 "our producer-api" healthy "$ours_port"
     names+=(ours) ports+=("$ours_port")
 fi
@@ -134,16 +77,20 @@ for i in "${!names[@]}"; do
     # The warm-up opens the producer's connections and fills its metadata caches; its figures are dropped.
     step "$name: warm-up ${WARMUP}s, then wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s $url"
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" --timeout "${TIMEOUT}s" \
-        -s scripts/bench-api/submit.lua "$url" >"$logs/$name-warmup.txt"
+        -s scripts/bench/submit.lua "$url" >"$logs/$name-warmup.txt"
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout "${TIMEOUT}s" --latency \
-        -s scripts/bench-api/submit.lua "$url" | tee "$logs/$name-wrk.txt"
+        -s scripts/bench/submit.lua "$url" | tee "$logs/$name-wrk.txt"
     # submit.lua's done() prints the one line that starts with '{'.
     grep '^{' "$logs/$name-wrk.txt" >"$bench_dir/api-$name.json"
 done
 
+# Peak memory of ours under that load, read before it is stopped.
+OURS_PEAK_RSS_KIB=$($original_only || peak_rss_kib "$ours_pid")
+export OURS_PEAK_RSS_KIB
+
 # --- report ----------------------------------------------------------------------------------
 python3 - "$DURATION" "$CONNECTIONS" "$THREADS" "$WARMUP" "${names[@]}" <<'PY'
-import json, sys
+import json, os, sys
 
 duration, connections, threads, warmup = (int(a) for a in sys.argv[1:5])
 names = sys.argv[5:]
@@ -162,10 +109,13 @@ for name, r in results.items():
 
 report = {
     "load": {"tool": "wrk", "threads": threads, "connections": connections, "duration_s": duration,
-             "warmup_s": warmup, "script": "scripts/bench-api/submit.lua", "broker": "tansu, memory storage",
+             "warmup_s": warmup, "script": "scripts/bench/submit.lua", "broker": "tansu, memory storage",
              "topic": "user_text, 3 partitions"},
     "results": results,
 }
+if os.environ.get("OURS_PEAK_RSS_KIB"):
+    report["ours_peak_rss_kib"] = int(os.environ["OURS_PEAK_RSS_KIB"])
+    print(f"ours: peak RSS {report['ours_peak_rss_kib'] / 1024:.1f} MiB")
 if "ours" in results and "original" in results:
     ours, original = results["ours"], results["original"]
     report["ratios"] = {

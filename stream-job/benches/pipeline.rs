@@ -9,10 +9,13 @@
 //!
 //! Prints a table and writes `target/bench/pipeline.json`. tansu and Redis come from the test kit.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use common::{publish_all, record};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::json;
@@ -24,36 +27,6 @@ use wordfreq_store::{RedisStore, Store};
 use wordfreq_testkit::{
     KafkaBroker, RedisServer, TestNames, bench_setting, percentile_ms, write_bench_report,
 };
-
-/// A record of 5 to 40 words, stamped `event_ms`.
-fn record(corpus: &mut Corpus, n: u64, event_ms: i64) -> Vec<u8> {
-    let wanted = 5 + (n * 7919 % 36) as usize;
-    let mut words: Vec<String> = Vec::with_capacity(wanted);
-    while words.len() < wanted {
-        words.extend(corpus.sentence().split_whitespace().map(str::to_owned));
-    }
-    words.truncate(wanted);
-    let timestamp = chrono::DateTime::from_timestamp_millis(event_ms).unwrap();
-    serde_json::to_vec(&json!({
-        "text": words.join(" "),
-        "user_id": format!("user_{}", n % 100),
-        "timestamp": wordfreq_domain::record::format_timestamp(timestamp),
-    }))
-    .unwrap()
-}
-
-async fn publish_all(publisher: &KafkaPublisher, topic: &str, values: Vec<Vec<u8>>) {
-    let sends = values.into_iter().enumerate().map(|(n, value)| {
-        publisher.publish(OutgoingRecord::new(
-            topic,
-            format!("user_{}", n % 100),
-            value,
-        ))
-    });
-    for outcome in futures::future::join_all(sends).await {
-        outcome.expect("pre-filling the topic");
-    }
-}
 
 async fn wait_for(store: &dyn Store, records: u64) {
     while store
