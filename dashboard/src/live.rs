@@ -94,15 +94,19 @@ impl Live {
         });
     }
 
-    /// Records a health check; a change is pushed, and refreshes the data (a store that came back
-    /// has news, one that went away makes the page show its last data as stale).
+    /// Records a health check; a change is pushed. A change of the store's health also refreshes
+    /// the data (a store that came back has news, one that went away makes the page show its last
+    /// data as stale); the producer API's alone does not, since the data does not depend on it and
+    /// each refresh makes every browser read its view again.
     pub fn set_health(&self, health: Health) {
-        let changed = self.health.send_if_modified(|current| {
+        let mut store_changed = false;
+        self.health.send_if_modified(|current| {
             let changed = *current != health;
+            store_changed = current.store != health.store;
             *current = health;
             changed
         });
-        if changed {
+        if store_changed {
             self.push(None);
         }
     }

@@ -48,6 +48,25 @@ impl Events {
             text.push_str(&chunk);
         }
     }
+
+    /// The next refresh pushed for batch `batch_id`, waiting at most `within`. Refreshes for other
+    /// causes (the store's health changing, the subscription lost) are passed over: the health
+    /// check runs in the background, so its refresh may come before or after the batch's.
+    pub async fn refresh_for(&mut self, batch_id: &str, within: Duration) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut passed_over = Vec::new();
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.next_named("refresh", within));
+            let Ok(refresh) = next.await else {
+                panic!("no refresh for {batch_id} within {within:?}; passed over {passed_over:?}");
+            };
+            let refresh: serde_json::Value = serde_json::from_str(&refresh).unwrap();
+            if refresh["batch_id"] == batch_id {
+                return refresh;
+            }
+            passed_over.push(refresh);
+        }
+    }
 }
 
 /// Removes whole events from `text` up to and including the first named `name`, returning its data.
@@ -124,6 +143,30 @@ async fn a_change_of_health_is_pushed_as_the_rendered_panel() {
     assert!(panel.contains("Producer API:"));
     assert!(panel.contains("offline"));
     dashboard.state.stopping().cancel();
+}
+
+#[tokio::test]
+async fn only_a_change_of_the_stores_health_refreshes_the_data() {
+    let dashboard = TestDashboard::without_api();
+    let live = dashboard.state.live();
+    let health =
+        |producer_api: Result<(), &str>, store: Result<(), &str>| dashboard::live::Health {
+            producer_api: producer_api.map_err(str::to_owned),
+            store: store.map_err(str::to_owned),
+        };
+    live.set_health(health(Err("down"), Ok(())));
+    let before = live.generation();
+    assert_eq!(before, 1, "the store's first check is news");
+    let mut events = Events::open(&dashboard).await;
+    // The data does not depend on the producer API: its panel changes, the data is not read again.
+    live.set_health(health(Ok(()), Ok(())));
+    let panel = events.next_named("health", WAIT).await;
+    assert!(panel.contains("id=\"health\""), "{panel}");
+    assert_eq!(live.generation(), before, "a producer API change refreshed");
+    live.set_health(health(Ok(()), Err("gone")));
+    let refresh = events.next_named("refresh", WAIT).await;
+    assert!(refresh.contains("\"batch_id\":null"), "{refresh}");
+    assert_eq!(live.generation(), before + 1);
 }
 
 #[tokio::test]
