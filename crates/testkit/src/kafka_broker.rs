@@ -103,6 +103,12 @@ impl KafkaBroker {
     }
 
     /// Stops the broker (SIGTERM). Panics for an external broker, which the kit does not own.
+    ///
+    /// Under produce load, crash it instead (`kill`, then `restart`): tansu 0.6.0 stops its
+    /// storage at SIGTERM but answers requests with errors until the grace ends, librdkafka's
+    /// idempotent producers bump their epochs on those errors (epoch 119 seen after 2 s), and the
+    /// restarted broker's storage panics at the first produce carrying an epoch it never issued,
+    /// failing every request from then on (docs/RELIABILITY.md).
     pub fn stop(&mut self) {
         self.owned("stop").stop();
     }
@@ -115,6 +121,12 @@ impl KafkaBroker {
     /// Restarts the broker on the same port and storage and waits until it answers.
     pub fn restart(&mut self) {
         self.owned("restart").restart();
+    }
+
+    /// The broker's log (stdout and stderr, across restarts), for a test to keep; `None` for an
+    /// external broker. It lives in the broker's temporary directory, gone when this is dropped.
+    pub fn log_path(&self) -> Option<std::path::PathBuf> {
+        self.process.as_ref().map(ServerProcess::log_path)
     }
 
     fn owned(&mut self, action: &str) -> &mut ServerProcess {

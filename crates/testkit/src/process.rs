@@ -185,7 +185,8 @@ impl ServerProcess {
         let _ = child.wait();
     }
 
-    fn log_path(&self) -> PathBuf {
+    /// The server's stdout and stderr, across restarts.
+    pub fn log_path(&self) -> PathBuf {
         self.data_dir.path().join("server.log")
     }
 

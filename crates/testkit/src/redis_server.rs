@@ -71,6 +71,12 @@ impl RedisServer {
         self.owned("restart").restart();
     }
 
+    /// The server's log (across restarts), for a test to keep; `None` for an external server. It
+    /// lives in the server's temporary directory, gone when this is dropped.
+    pub fn log_path(&self) -> Option<std::path::PathBuf> {
+        self.process.as_ref().map(ServerProcess::log_path)
+    }
+
     fn owned(&mut self, action: &str) -> &mut ServerProcess {
         self.process
             .as_mut()
