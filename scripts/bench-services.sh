@@ -50,7 +50,7 @@ wait_until 30 "dashboard" port_open "$dashboard_port"
 wait_until 30 "stream-job" port_open "$metrics_port"
 
 step "simulate_users load --rate $RATE --duration $DURATION --verify"
-target/release/simulate_users --api-url "http://127.0.0.1:$api_port" --seed 1 load \
+target/release/simulate_users load --api-url "http://127.0.0.1:$api_port" --seed 1 \
     --rate "$RATE" --duration "$DURATION" --verify --dashboard-url "http://127.0.0.1:$dashboard_port" \
     --poll-interval "$POLL" --report "$bench_dir/services-simulate.json" | tee "$logs/simulate_users.txt"
 
@@ -58,36 +58,27 @@ peak_api=$(peak_rss_kib "$api_pid") peak_job=$(peak_rss_kib "$job_pid")
 peak_dashboard=$(peak_rss_kib "$dashboard_pid")
 stop_background
 
-python3 - "$RATE" "$DURATION" "$peak_api" "$peak_job" "$peak_dashboard" <<'PY'
-import json, sys
+python3 - "$RATE" "$DURATION" "$peak_api" "$peak_job" "$peak_dashboard" "$logs/simulate_users.txt" <<'PY'
+import json, re, sys
 
 rate, duration = float(sys.argv[1]), sys.argv[2]
 peaks = dict(zip(("producer-api", "stream-job", "dashboard"), (int(kib) for kib in sys.argv[3:6])))
 simulated = json.load(open("target/bench/services-simulate.json"))
-
-
-def find(node, key):
-    """The first value under `key` anywhere in the report, depth first."""
-    if isinstance(node, dict):
-        if key in node:
-            return node[key]
-        node = list(node.values())
-    if isinstance(node, list):
-        for child in node:
-            found = find(child, key)
-            if found is not None:
-                return found
-    return None
-
-
-visible = find(simulated, "visible") or {}
+# The percentiles of submit -> visible, as simulate_users prints them ("visible p50   234.8 ms").
+printed = open(sys.argv[6]).read()
+visible = {q: float(m.group(1)) for q in ("p50", "p99")
+           if (m := re.search(rf"visible {q}\s+([0-9.]+) ms", printed))}
+verification = simulated.get("verification") or {}
 report = {
     "rate": rate, "duration": duration,
-    "visible_ms": {q: visible[q] * 1000 if isinstance(visible.get(q), float) else visible.get(q) for q in ("p50", "p99")},
+    "visible_ms": visible,
+    "exact": verification.get("verdict") == "matched",
+    "accepted": simulated.get("accepted"), "sent": simulated.get("sent"),
     "peak_rss_kib": peaks,
-    "simulate_users": simulated,
+    "simulate_users": {k: v for k, v in simulated.items() if k != "verification"},
 }
-print(f"\nsubmit -> visible at {rate:.0f}/s for {duration}: p50 {report['visible_ms']['p50']}, p99 {report['visible_ms']['p99']}")
+print(f"\nsubmit -> visible at {rate:.0f}/s for {duration}: p50 {visible.get('p50')} ms, p99 {visible.get('p99')} ms;"
+      f" counts {'exact' if report['exact'] else 'NOT exact'}")
 for name, kib in peaks.items():
     print(f"peak RSS {name:<13} {kib / 1024:6.1f} MiB")
 json.dump(report, open("target/bench/services.json", "w"), indent=2)

@@ -4,6 +4,7 @@
 //! when it changes.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -21,7 +22,7 @@ const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(5);
 /// What browsers are told to refresh for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Refresh {
-    /// Counts the refreshes; reads are cached per generation.
+    /// Counts the refreshes.
     pub generation: u64,
     /// The batch that caused it, or none when the health changed.
     pub batch_id: Option<String>,
@@ -49,6 +50,10 @@ impl Default for Health {
 pub struct Live {
     refresh: watch::Sender<Refresh>,
     health: watch::Sender<Health>,
+    /// Counts the store updates and refreshes seen; reads are cached per data version. It moves on
+    /// with every update, not only with the (folded) pushes, so a read made after an update never
+    /// gets the counts from before it: tools polling the JSON API see a batch as soon as it lands.
+    data_version: AtomicU64,
 }
 
 impl Default for Live {
@@ -59,6 +64,7 @@ impl Default for Live {
                 batch_id: None,
             }),
             health: watch::Sender::new(Health::default()),
+            data_version: AtomicU64::new(0),
         }
     }
 }
@@ -67,6 +73,15 @@ impl Live {
     /// The current refresh generation.
     pub fn generation(&self) -> u64 {
         self.refresh.borrow().generation
+    }
+
+    /// The version of the data reads are cached under.
+    pub fn data_version(&self) -> u64 {
+        self.data_version.load(Ordering::Acquire)
+    }
+
+    fn data_changed(&self) {
+        self.data_version.fetch_add(1, Ordering::AcqRel);
     }
 
     pub fn health(&self) -> Health {
@@ -88,6 +103,7 @@ impl Live {
     }
 
     fn push(&self, batch_id: Option<String>) {
+        self.data_changed();
         self.refresh.send_modify(|refresh| {
             refresh.generation += 1;
             refresh.batch_id = batch_id;
@@ -158,6 +174,7 @@ impl Live {
             tokio::select! {
                 update = updates.next() => {
                     let Some(update) = update else { return };
+                    self.data_changed();
                     if held.is_none() && Instant::now() >= next_push {
                         self.push(Some(update.batch_id));
                         next_push = Instant::now() + push_interval;

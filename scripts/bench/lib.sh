@@ -80,8 +80,10 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 healthy() { curl -fsS --max-time 2 "http://127.0.0.1:$1/health"; }
 
 # shared_servers LOG_DIR: sets BENCH_BROKER (host:port) and BENCH_REDIS (URL), starting a tansu broker
-# (in-memory storage: each run starts empty, nothing is written to disk) and a redis-server (AOF,
-# fsync every second, as deployed) unless the caller already set them.
+# and a redis-server (AOF, fsync every second, as deployed) unless the caller already set them. The
+# broker keeps its log in SQLite under LOG_DIR, as the test kit's does: a broker that persists, as
+# any deployed one does. (tansu's memory:// storage serves a bare consumer about 3x faster; see
+# docs/BENCHMARKS.md.)
 shared_servers() {
     local logs=$1 port
     need_servers
@@ -89,8 +91,10 @@ shared_servers() {
         port=$(free_port)
         BENCH_BROKER=127.0.0.1:$port
         step "tansu broker on $BENCH_BROKER"
-        background "$logs/tansu.log" tansu broker --listener-url "tcp://$BENCH_BROKER" \
-            --advertised-listener-url "tcp://$BENCH_BROKER" --storage-engine memory://tansu/
+        mkdir -p "$logs/tansu"
+        # tansu takes the SQLite file relative to its working directory.
+        background "$logs/tansu.log" bash -c 'cd "$1" && exec tansu broker --listener-url "tcp://$2" \
+            --advertised-listener-url "tcp://$2" --storage-engine sqlite://tansu.db' _ "$logs/tansu" "$BENCH_BROKER"
         wait_until 30 "tansu broker" port_open "$port"
     fi
     if [[ -z ${BENCH_REDIS:-} ]]; then

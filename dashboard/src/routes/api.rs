@@ -38,7 +38,7 @@ async fn read_words(state: &AppState, params: &WordsParams) -> Result<WordsBody,
     params.check().map_err(DashboardError::BadQuery)?;
     let read = state
         .reader()
-        .read(params, state.live().generation())
+        .read(params, state.live().data_version())
         .await?;
     // Tools get the truth or an error, never stale data without saying so.
     if let Some(err) = read.stale {

@@ -201,7 +201,7 @@ async fn render_words(state: &AppState, params: &PageParams) -> Result<String, D
     };
     match state
         .reader()
-        .read(&params.words(), state.live().generation())
+        .read(&params.words(), state.live().data_version())
         .await
     {
         Ok(read) => fill(&mut template, &read),

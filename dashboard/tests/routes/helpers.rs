@@ -74,7 +74,11 @@ impl TestDashboard {
     }
 
     pub fn over(store: Arc<dyn Store>, producer_api_url: &str) -> Self {
-        let state = AppState::new(store.clone(), settings(producer_api_url)).unwrap();
+        Self::with_settings(store, settings(producer_api_url))
+    }
+
+    pub fn with_settings(store: Arc<dyn Store>, settings: DashboardSettings) -> Self {
+        let state = AppState::new(store.clone(), settings).unwrap();
         Self {
             state,
             store,

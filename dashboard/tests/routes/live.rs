@@ -1,14 +1,17 @@
 //! Live pushes over server-sent events: a refresh when the store applies a batch, health when it
 //! changes, rapid batches folded together.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
+use dashboard::DashboardSettings;
 use futures::StreamExt;
 use tower::ServiceExt;
+use wordfreq_store::MemoryStore;
 
-use crate::helpers::{TestDashboard, WAIT};
+use crate::helpers::{TestDashboard, WAIT, closed_url, settings};
 
 /// An open `/events` stream, read as text.
 pub struct Events(futures::stream::BoxStream<'static, String>);
@@ -199,6 +202,54 @@ async fn many_batches_in_quick_succession_are_folded_into_fewer_refreshes() {
     }
     let pushes = dashboard.state.live().generation() - before;
     assert!((1..50).contains(&pushes), "{pushes} pushes for 50 batches");
+    dashboard.state.stopping().cancel();
+}
+
+#[tokio::test]
+async fn a_read_after_an_update_sees_it_while_the_push_for_it_is_held_back() {
+    // A push interval longer than the test: after the first push, every update's push is held.
+    let dashboard = TestDashboard::with_settings(
+        Arc::new(MemoryStore::new()),
+        DashboardSettings {
+            push_interval: Duration::from_secs(3600),
+            ..settings(&closed_url())
+        },
+    );
+    dashboard.state.start();
+    let mut events = Events::open(&dashboard).await;
+    loop {
+        dashboard.seed(&[("warm", 1)]).await;
+        let refresh = events.next_named("refresh", WAIT).await;
+        if refresh.contains("batch_id\":\"seed") {
+            break;
+        }
+    }
+    let pushed = dashboard.state.live().generation();
+    // Read once before the update, so the view without it is cached.
+    let before = dashboard.get("/api/words?q=fresh").await.json();
+    assert_eq!(before["words"], serde_json::json!([]));
+    dashboard.seed(&[("fresh", 1)]).await;
+    // Polled as a tool would: reads may come before the update reaches the dashboard.
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let words = dashboard.get("/api/words?q=fresh").await.json();
+        if words["words"]
+            .as_array()
+            .is_some_and(|words| !words.is_empty())
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the JSON API still serves the counts from before the update"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        dashboard.state.live().generation(),
+        pushed,
+        "the update was pushed, so this test did not test a held push"
+    );
     dashboard.state.stopping().cancel();
 }
 
