@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::{publish_all, record};
+use common::{fill_topic, publish_all, record};
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::json;
@@ -78,14 +78,8 @@ async fn main() {
 
     eprintln!("pre-filling {records} records");
     let started = Instant::now();
-    let mut corpus = Corpus::new(Mix::default(), 1);
-    let now = Utc::now().timestamp_millis();
-    for chunk_start in (0..records).step_by(20_000) {
-        let values = (chunk_start..(chunk_start + 20_000).min(records))
-            .map(|n| record(&mut corpus, n, now))
-            .collect();
-        publish_all(&publisher, &names.topic, values).await;
-    }
+    fill_topic(&publisher, &names.topic, records).await;
+    let mut corpus = Corpus::new(Mix::default(), 2);
     let fill_rate = records as f64 / started.elapsed().as_secs_f64();
 
     eprintln!("bare consumer");

@@ -1,7 +1,7 @@
 //! How the stream job scales (`cargo bench -p stream-job --bench scaling`), on one tansu broker and
 //! one redis-server, with `stream-job` processes as deployed:
 //!
-//! 1. instances: a topic of 3, then 6 partitions, pre-filled with `RECORDS` (default 300,000)
+//! 1. instances: a topic of 3, then 6 partitions, pre-filled with `SCALING_RECORDS` (default 1,000,000)
 //!    records of 5–40 words, counted from the beginning by 1, 2 and 3 instances in one group (a
 //!    fresh group and key prefix each time). Reported: records/s once the group has settled (every
 //!    instance holds partitions), and CPU time per record summed over the instances;
@@ -21,10 +21,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::{publish_all, record, record_of};
+use common::{fill_topic, publish_all, record_of};
 use serde_json::{Value, json};
 use wordfreq_bus::{KafkaArgs, KafkaPublisher};
-use wordfreq_corpus::{Corpus, Mix};
 use wordfreq_domain::names::RedisKeys;
 use wordfreq_store::{RedisStore, Store};
 use wordfreq_testkit::{
@@ -234,7 +233,7 @@ async fn keys(redis: &RedisServer, prefix: &str) -> Vec<String> {
 
 #[tokio::main]
 async fn main() {
-    let records = bench_setting("RECORDS", 300_000, 2_000);
+    let records = bench_setting("SCALING_RECORDS", 1_000_000, 2_000);
     let vocabulary: Vec<u64> = std::env::var("VOCABULARY")
         .ok()
         .map(|sizes| {
@@ -265,14 +264,7 @@ async fn main() {
         let publisher =
             KafkaPublisher::new(&args(&topic), "bench", Duration::from_secs(30)).unwrap();
         eprintln!("pre-filling {records} records into {partitions} partitions");
-        let mut corpus = Corpus::new(Mix::default(), 1);
-        let now = Utc::now().timestamp_millis();
-        for chunk_start in (0..records).step_by(20_000) {
-            let values = (chunk_start..(chunk_start + 20_000).min(records))
-                .map(|n| record(&mut corpus, n, now))
-                .collect();
-            publish_all(&publisher, &topic, values).await;
-        }
+        fill_topic(&publisher, &topic, records).await;
         for instances in 1..=3 {
             eprintln!("{instances} instance(s) on {partitions} partitions");
             let (rate, cpu) =
@@ -356,7 +348,7 @@ async fn main() {
     for row in &vocabulary_rows {
         println!(
             "  {:>14}   {:>8.1} MiB ({:>3.0} B/word)   {:>8.1} MiB ({:>3.0} B/word)   {:>6.1} MiB",
-            row["distinct_words"],
+            row["distinct_words"].as_u64().unwrap(),
             row["all_time_bytes"].as_f64().unwrap() / 1048576.0,
             row["all_time_bytes_per_word"].as_f64().unwrap(),
             row["one_window_bytes"].as_f64().unwrap() / 1048576.0,

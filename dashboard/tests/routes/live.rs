@@ -37,6 +37,18 @@ impl Events {
     }
 
     /// The next event named `name` (its data lines joined), waiting at most `within`.
+    /// Seeds batches until one is pushed as a refresh: the dashboard's subscription to the store
+    /// is then live, and that first batch has used up the push allowed at once.
+    pub async fn wait_until_batches_are_pushed(&mut self, dashboard: &TestDashboard) {
+        loop {
+            dashboard.seed(&[("warm", 1)]).await;
+            let refresh = self.next_named("refresh", WAIT).await;
+            if refresh.contains("batch_id\":\"seed") {
+                return;
+            }
+        }
+    }
+
     pub async fn next_named(&mut self, name: &str, within: Duration) -> String {
         let deadline = tokio::time::Instant::now() + within;
         let mut text = String::new();
@@ -177,14 +189,7 @@ async fn many_batches_in_quick_succession_are_folded_into_fewer_refreshes() {
     let dashboard = TestDashboard::without_api();
     dashboard.state.start();
     let mut events = Events::open(&dashboard).await;
-    // Wait until the subscription is live: one refresh for a batch.
-    loop {
-        dashboard.seed(&[("warm", 1)]).await;
-        let refresh = events.next_named("refresh", WAIT).await;
-        if refresh.contains("batch_id\":\"seed") {
-            break;
-        }
-    }
+    events.wait_until_batches_are_pushed(&dashboard).await;
     let before = dashboard.state.live().generation();
     for _ in 0..50 {
         dashboard.seed(&[("burst", 1)]).await;
@@ -217,13 +222,7 @@ async fn a_read_after_an_update_sees_it_while_the_push_for_it_is_held_back() {
     );
     dashboard.state.start();
     let mut events = Events::open(&dashboard).await;
-    loop {
-        dashboard.seed(&[("warm", 1)]).await;
-        let refresh = events.next_named("refresh", WAIT).await;
-        if refresh.contains("batch_id\":\"seed") {
-            break;
-        }
-    }
+    events.wait_until_batches_are_pushed(&dashboard).await;
     let pushed = dashboard.state.live().generation();
     // Read once before the update, so the view without it is cached.
     let before = dashboard.get("/api/words?q=fresh").await.json();

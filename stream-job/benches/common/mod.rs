@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use wordfreq_bus::{KafkaPublisher, OutgoingRecord, Publisher};
-use wordfreq_corpus::Corpus;
+use wordfreq_corpus::{Corpus, Mix};
 
 /// A record of 5 to 40 words from `corpus`, stamped `event_ms`.
 pub fn record(corpus: &mut Corpus, n: u64, event_ms: i64) -> Vec<u8> {
@@ -39,5 +39,18 @@ pub async fn publish_all(publisher: &KafkaPublisher, topic: &str, values: Vec<Ve
     });
     for outcome in futures::future::join_all(sends).await {
         outcome.expect("filling the topic");
+    }
+}
+
+/// Fills `topic` with `records` records from the default corpus, all stamped now, in chunks of
+/// 20,000 published at once.
+pub async fn fill_topic(publisher: &KafkaPublisher, topic: &str, records: u64) {
+    let mut corpus = Corpus::new(Mix::default(), 1);
+    let now = chrono::Utc::now().timestamp_millis();
+    for chunk_start in (0..records).step_by(20_000) {
+        let values = (chunk_start..(chunk_start + 20_000).min(records))
+            .map(|n| record(&mut corpus, n, now))
+            .collect();
+        publish_all(publisher, topic, values).await;
     }
 }
