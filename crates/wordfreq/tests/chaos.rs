@@ -37,7 +37,7 @@ use wordfreq_testkit::{KafkaBroker, Persistence, RedisServer, TestNames, free_po
 
 use crate::plan::{Fault, Journal, Rng};
 use crate::services::{
-    Job, PARTITIONS, Service, every_partition_held_once, wait_for_jobs, wait_until_ok,
+    Job, PARTITIONS, Service, answers_ok, every_partition_held_once, wait_for_jobs, wait_until_ok,
 };
 use crate::workspace::{binary, root};
 
@@ -75,6 +75,8 @@ struct Bed {
     logs: PathBuf,
     /// The broker's log, read for storage panics.
     broker_log: LogWatch,
+    /// Restarts after tansu's storage panicked, in this run.
+    panic_restarts: u32,
     redis_prefix: String,
     /// When simulate_users stops sending; until then, recovery is shown by counting going on.
     sending_until: Option<Instant>,
@@ -197,8 +199,7 @@ impl Bed {
                     "broker restarted on the same port and storage after {:.1} s down",
                     down.as_secs_f64()
                 ));
-                wait_until_ok(&format!("{}/health", self.api_url), RECOVERY).await;
-                self.journal.note("producer API healthy again");
+                self.wait_for_healthy_api().await;
             }
             Fault::RestartRedis => {
                 self.redis.kill();
@@ -231,16 +232,9 @@ impl Bed {
         };
         let started = Instant::now();
         let from = records_processed(self.redis.url(), &self.redis_prefix).await;
-        let mut broker_restarts = 0;
         loop {
             if self.broker_log.storage_panicked() {
-                broker_restarts += 1;
-                assert!(
-                    broker_restarts <= 3,
-                    "tansu's storage keeps panicking after `{fault}`; its log:\n{}",
-                    self.broker_log.panics()
-                );
-                self.restart_panicked_broker().await;
+                self.restart_panicked_broker();
                 continue;
             }
             let now = records_processed(self.redis.url(), &self.redis_prefix).await;
@@ -272,11 +266,17 @@ impl Bed {
     /// bumped producer goes (the producer API is SIGKILLed, its in-flight submissions left
     /// without an answer) and the broker is restarted again, then a fresh producer API (a new
     /// producer id, epoch 0) is started on the same address.
-    async fn restart_panicked_broker(&mut self) {
+    fn restart_panicked_broker(&mut self) {
         self.journal.note(format_args!(
             "tansu's storage PANICKED after the restart ({}): every request now fails",
             self.broker_log.panic_summary()
         ));
+        self.panic_restarts += 1;
+        assert!(
+            self.panic_restarts <= 3,
+            "tansu's storage keeps panicking after restarts:\n{}",
+            self.broker_log.panics()
+        );
         self.api.kill();
         self.broker.kill();
         self.broker.restart();
@@ -287,11 +287,33 @@ impl Bed {
             .map(|(key, value)| (key.as_str(), value.as_str()))
             .collect();
         self.api = Service::start("producer-api", "producer-api", &self.logs, &env);
-        wait_until_ok(&format!("{}/health", self.api_url), RECOVERY).await;
         self.journal.note(
             "SIGKILLed the producer API (whose producer holds the bumped epoch), restarted the \
-             broker once more, started a fresh producer API: healthy",
+             broker once more, started a fresh producer API",
         );
+    }
+
+    /// After a broker restart: waits (bounded) until the producer API says the broker answers,
+    /// restarting the broker again if its storage panics meanwhile.
+    async fn wait_for_healthy_api(&mut self) {
+        let health = format!("{}/health", self.api_url);
+        let started = Instant::now();
+        loop {
+            if self.broker_log.storage_panicked() {
+                self.restart_panicked_broker();
+                continue;
+            }
+            if answers_ok(&health).await {
+                self.journal.note("producer API healthy again");
+                return;
+            }
+            assert!(
+                started.elapsed() < RECOVERY,
+                "{health} did not answer 200 within {RECOVERY:?}:\n{}",
+                self.api.log_tail(20)
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
@@ -465,6 +487,7 @@ async fn counts_stay_exact_through_job_kills_and_broker_and_redis_restarts() {
         job_env,
         started_jobs: 0,
         broker_log,
+        panic_restarts: 0,
         logs,
         redis_prefix: names.redis_prefix.clone(),
         sending_until: None,

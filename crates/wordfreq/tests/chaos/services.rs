@@ -226,6 +226,21 @@ pub fn every_partition_held_once(jobs: &[Job]) -> bool {
     held == PARTITIONS
 }
 
+/// Whether `url` answers 200 now (within 3 s).
+pub async fn answers_ok(url: &str) -> bool {
+    let Ok(client) = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+    else {
+        return false;
+    };
+    client
+        .get(url)
+        .send()
+        .await
+        .is_ok_and(|response| response.status().is_success())
+}
+
 /// Waits (bounded) until `url` answers 200.
 pub async fn wait_until_ok(url: &str, within: Duration) {
     let deadline = Instant::now() + within;
