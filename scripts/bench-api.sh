@@ -24,7 +24,7 @@ original_only=false
 for arg in "$@"; do
     case $arg in
     --original-only) original_only=true ;;
-    -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown argument: $arg (try --help)" >&2; exit 2 ;;
     esac
 done

@@ -27,7 +27,7 @@ while (($#)); do
     case $1 in
     --runs) runs=${2:?--runs needs a number}; shift ;;
     --quick) quick=true runs=1 ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown argument: $1 (try --help)" >&2; exit 2 ;;
     esac
     shift
