@@ -18,8 +18,12 @@ const TREND_BASELINE_WINDOWS: usize = 5;
 const TREND_CANDIDATES: usize = 200;
 /// How many trending words a view shows.
 const TREND_LIMIT: usize = 10;
-/// Distinct views remembered; far more than the browsers of one dashboard use at once.
-const CACHED_VIEWS: u64 = 1_000;
+/// Words the cached reads may hold in all, whatever the views (a search with `limit=0` can hold
+/// every word): about 20 MiB.
+const CACHED_WORDS: u64 = 200_000;
+/// A read not asked for again within this is dropped: once the data moves on, nobody asks for
+/// the old version again.
+const CACHE_IDLE: Duration = Duration::from_secs(5);
 
 /// Everything a view shows, read at one moment.
 #[derive(Debug, Clone)]
@@ -28,6 +32,13 @@ pub struct Snapshot {
     pub stats: Stats,
     pub trending: Arc<Vec<Trend>>,
     pub read_at: DateTime<Utc>,
+}
+
+impl Snapshot {
+    /// What it weighs in the caches: the words it holds, and one for the rest.
+    fn weight(&self) -> u32 {
+        u32::try_from(self.words.words.len() + 1).unwrap_or(u32::MAX)
+    }
 }
 
 /// A read that may have failed after an earlier one succeeded.
@@ -62,12 +73,15 @@ impl Reader {
             store,
             windows,
             current: Cache::builder()
-                .max_capacity(CACHED_VIEWS)
-                // Older generations are never asked for again; they only wait to be evicted.
-                .time_to_live(Duration::from_secs(60))
+                .max_capacity(CACHED_WORDS)
+                .weigher(|_, snapshot: &Arc<Snapshot>| snapshot.weight())
+                .time_to_idle(CACHE_IDLE)
                 .build(),
             trends: Cache::builder().max_capacity(16).build(),
-            last_good: Cache::builder().max_capacity(CACHED_VIEWS).build(),
+            last_good: Cache::builder()
+                .max_capacity(CACHED_WORDS)
+                .weigher(|_, snapshot: &Arc<Snapshot>| snapshot.weight())
+                .build(),
         }
     }
 

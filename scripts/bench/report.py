@@ -15,9 +15,9 @@ runs = [
 
 
 def median(pick):
-    """The median over the runs of one figure; None when a run lacks it."""
-    values = [pick(run) for run in runs]
-    return None if any(v is None for v in values) else statistics.median(values)
+    """The median over the runs that have this figure; None when none has it."""
+    values = [value for value in map(pick, runs) if value is not None]
+    return statistics.median(values) if values else None
 
 
 rows = []  # (section, figure, value, target, met)
@@ -63,10 +63,17 @@ row("pipeline (1M records, 3 partitions)", "job / bare consumer", share * 100, "
 row("pipeline (1M records, 3 partitions)", "event -> flushed p99 at 2,000/s", pipeline("end_to_end_p99_ms_at_most"), "ms")
 
 services = lambda pick: median(lambda run: pick(run["services"]))
-row("services at 2,000 records/s", "submit -> visible p50", services(lambda s: s["visible_ms"]["p50"]), "ms")
+counted = lambda q: services(lambda s: s.get("counted_ms_at_most", {}).get(q))
+row("services at 2,000 records/s", "submit -> in Redis p50 (job, <=)", counted("p50"), "ms")
+row("services at 2,000 records/s", "submit -> in Redis p99 (job, <=)", counted("p99"), "ms", "< 250 ms",
+    None if counted("p99") is None else counted("p99") < 250)
+row("services at 2,000 records/s", "submit -> seen on dashboard p50", services(lambda s: s["visible_ms"]["p50"]), "ms")
 visible_p99 = services(lambda s: s["visible_ms"]["p99"])
-row("services at 2,000 records/s", "submit -> visible p99", visible_p99, "ms", "< 250 ms",
+row("services at 2,000 records/s", "submit -> seen on dashboard p99", visible_p99, "ms", "< 250 ms",
     None if visible_p99 is None else visible_p99 < 250)
+exact = all(run["services"].get("exact") for run in runs)
+rows.append({"section": "services at 2,000 records/s", "figure": "counts exact in every run", "median": None,
+             "unit": "", "shown": "yes" if exact else "NO", "target": "exact", "met": exact})
 for name in ("producer-api", "stream-job", "dashboard"):
     peak = services(lambda s: s["peak_rss_kib"][name]) / 1024
     row("services at 2,000 records/s", f"peak RSS {name}", peak, "MiB", "< 100 MB", peak * 1.048576 < 100)
@@ -78,6 +85,6 @@ for r in rows:
         section = r["section"]
         print(f"\n{section}")
     verdict = "" if r["met"] is None else ("met" if r["met"] else "NOT MET")
-    print(f"  {r['figure']:<36} {r['shown']:>16}  {r['target']:<9} {verdict}")
+    print(f"  {r['figure']:<38} {r['shown']:>16}  {r['target']:<9} {verdict}")
 json.dump({"runs": len(runs), "rows": rows, "per_run": runs}, open(output, "w"), indent=2)
 print(f"\nwritten: {output}")
