@@ -14,7 +14,7 @@
 # and once, after the runs, how the job scales with instances, partitions and vocabulary
 # (`cargo bench -p stream-job --bench scaling`, target/bench/scaling.json).
 # Needs tansu and redis-server (scripts/test.sh installs them); installs hyperfine, wrk and the Python
-# baselines' virtualenvs (PyPI) itself. About 8 minutes per run on this 2-core machine.
+# baselines' virtualenvs (PyPI) itself. About 5 minutes per run on this 2-core machine.
 #
 # Usage: scripts/bench.sh [--runs N] [--quick]
 #   --runs N   how many runs the medians are taken over (default 3)

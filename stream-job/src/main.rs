@@ -10,6 +10,10 @@ use tokio_util::sync::CancellationToken;
 use wordfreq_bus::{KafkaPublisher, KafkaSubscriber};
 use wordfreq_store::RedisStore;
 
+/// How long a shutdown may take: the open batch's flush is bounded at 5 s, closing the Kafka
+/// clients takes the rest. Under Docker's default 10 s stop grace.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = JobArgs::parse();
@@ -25,6 +29,7 @@ async fn main() -> anyhow::Result<()> {
             stop.cancel();
         }
     });
+    wordfreq_runtime::exit_if_still_running_after(stop.clone().cancelled_owned(), SHUTDOWN_GRACE);
 
     // Redis may come up after us: wait for it rather than fail, as for any outage later.
     let redis_url = args.redis.url();

@@ -99,3 +99,23 @@ pub async fn shutdown_signal() {
         () = terminate => tracing::info!("SIGTERM received, shutting down"),
     }
 }
+
+/// Exits the process with an error `grace` after `shutdown_started` resolves, if it is still
+/// running then. A shutdown flushes within seconds, but a broker that neither answers nor goes
+/// away can hold librdkafka's close, and with it the process, forever; an orchestrator would
+/// SIGKILL it after its own grace anyway, and this says why first. Nothing is lost by exiting: what
+/// was not applied has no stored offset and is read again by the next owner of its partitions.
+pub fn exit_if_still_running_after(
+    shutdown_started: impl Future<Output = ()> + Send + 'static,
+    grace: std::time::Duration,
+) {
+    tokio::spawn(async move {
+        shutdown_started.await;
+        tokio::time::sleep(grace).await;
+        tracing::error!(
+            grace_secs = grace.as_secs_f64(),
+            "shutdown did not finish in time; exiting without it"
+        );
+        std::process::exit(1);
+    });
+}

@@ -3,6 +3,9 @@
 //! map of distinct words, whatever the input size.
 
 use std::io::{self, BufRead, Read, Write};
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
 
 use wordfreq_domain::{Tokenizer, WordCounts};
 
@@ -47,9 +50,90 @@ pub fn tokenize(
     Ok(())
 }
 
-/// Counts every token of the input.
-pub fn count(tokenizer: &Tokenizer, mut input: impl Read) -> Result<WordCounts, TextToolError> {
-    let mut counts = WordCounts::new();
+/// Counts every token of the input, on as many threads as the machine has cores.
+pub fn count(tokenizer: &Tokenizer, input: impl Read) -> Result<WordCounts, TextToolError> {
+    let workers = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    count_on(tokenizer, input, workers)
+}
+
+/// Counts every token of the input on `workers` threads: this one reads and cuts chunks, each
+/// worker tokenizes whole chunks into counts of its own, and their counts are added up at the end.
+/// Memory: two chunks in flight per worker, and each worker's distinct words.
+pub fn count_on(
+    tokenizer: &Tokenizer,
+    input: impl Read,
+    workers: usize,
+) -> Result<WordCounts, TextToolError> {
+    let workers = workers.max(1);
+    let (chunks, next_chunk) = mpsc::sync_channel::<(u64, Vec<u8>)>(workers * 2);
+    // std's channel has one receiver: the workers take turns at it.
+    let next_chunk = Mutex::new(next_chunk);
+    let failed = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let counting: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut counts = WordCounts::new();
+                    loop {
+                        let chunk = next_chunk
+                            .lock()
+                            .expect("a counting thread panicked")
+                            .recv();
+                        let Ok((offset, bytes)) = chunk else {
+                            return Ok(counts);
+                        };
+                        match as_utf8(&bytes, offset) {
+                            Ok(text) => {
+                                counts.add_text(tokenizer, text);
+                            }
+                            Err(err) => {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(err);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        // Stops sending once a worker failed; the chunks before the failing one are all counted
+        // (or checked), so the error reported below is the input's first.
+        let read = read_chunks(input, |offset, chunk| {
+            !failed.load(Ordering::Relaxed) && chunks.send((offset, chunk)).is_ok()
+        });
+        drop(chunks);
+        let mut total = WordCounts::new();
+        let mut first_error: Option<(u64, TextToolError)> = None;
+        for worker in counting {
+            match worker.join().expect("a counting thread panicked") {
+                Ok(counts) => total.merge(&counts),
+                Err(err) => {
+                    let offset = match err {
+                        TextToolError::NotUtf8 { offset } => offset,
+                        TextToolError::Io(_) => u64::MAX,
+                    };
+                    if first_error
+                        .as_ref()
+                        .is_none_or(|(first, _)| offset < *first)
+                    {
+                        first_error = Some((offset, err));
+                    }
+                }
+            }
+        }
+        read?;
+        match first_error {
+            Some((_, err)) => Err(err),
+            None => Ok(total),
+        }
+    })
+}
+
+/// Reads `input` to its end in chunks of about [`CHUNK_BYTES`], each cut so that no character and
+/// no word is split, and hands each to `take` with its offset in the input, until `take` says stop.
+fn read_chunks(
+    mut input: impl Read,
+    mut take: impl FnMut(u64, Vec<u8>) -> bool,
+) -> Result<(), TextToolError> {
     let mut buffer = vec![0; CHUNK_BYTES];
     let mut filled = 0;
     // Bytes before this were searched for a place to cut and had none: each byte is searched once.
@@ -79,13 +163,15 @@ pub fn count(tokenizer: &Tokenizer, mut input: impl Read) -> Result<WordCounts, 
                 }
             }
         };
-        counts.add_text(tokenizer, as_utf8(&buffer[..cut], consumed)?);
+        if cut > 0 && !take(consumed, buffer[..cut].to_vec()) {
+            return Ok(());
+        }
         consumed += cut as u64;
         buffer.copy_within(cut..filled, 0);
         filled -= cut;
         searched = 0;
         if at_end {
-            return Ok(counts);
+            return Ok(());
         }
     }
 }
@@ -194,6 +280,35 @@ mod tests {
             assert_eq!(
                 count(&Tokenizer::default(), Trickle(text.as_bytes(), step)).unwrap(),
                 whole
+            );
+        }
+    }
+
+    #[test]
+    fn count_gives_the_same_result_on_any_number_of_threads() {
+        // Several chunks' worth, so that the workers share them out.
+        let text = "Ünïcödé wörds\u{A0}spread ácross chunks, and ascii too. ".repeat(60_000);
+        let alone = count_on(&Tokenizer::default(), text.as_bytes(), 1).unwrap();
+        assert_eq!(alone.get("ácross"), 60_000);
+        for workers in [2, 3, 8] {
+            assert_eq!(
+                count_on(&Tokenizer::default(), text.as_bytes(), workers).unwrap(),
+                alone
+            );
+        }
+    }
+
+    #[test]
+    fn count_on_threads_reports_the_first_invalid_byte_of_the_input() {
+        let mut input = "good words ".repeat(300_000).into_bytes();
+        let first = input.len() / 3;
+        input[first] = 0xff;
+        input[2 * first] = 0xff;
+        for workers in [1, 2, 3] {
+            let err = count_on(&Tokenizer::default(), &input[..], workers).unwrap_err();
+            assert!(
+                matches!(err, TextToolError::NotUtf8 { offset } if offset == first as u64),
+                "{workers} workers: {err}"
             );
         }
     }

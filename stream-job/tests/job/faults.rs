@@ -1,6 +1,7 @@
 //! Faults: the job killed mid-stream, and records it cannot use.
 
 use std::collections::HashMap;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
@@ -8,11 +9,11 @@ use rdkafka::Offset;
 use rdkafka::message::{Headers, Message};
 use wordfreq_domain::names::DEAD_LETTER_TOPIC;
 use wordfreq_store::View;
-use wordfreq_testkit::TestNames;
+use wordfreq_testkit::{RedisServer, TestNames};
 
 use crate::helpers::{
-    Bed, JobProcess, WAIT, expected_counts, job_command, produce, random_delay, record_json,
-    submissions,
+    Bed, JobProcess, WAIT, expected_counts, job_command, message, produce, random_delay,
+    record_json, submissions,
 };
 
 /// The `stream-job` binary on the bed's broker, Redis, topic and group.
@@ -233,4 +234,45 @@ async fn with_its_topic_missing_the_job_says_so_waits_and_counts_once_the_topic_
     bed.wait_for_records(&*store, 500).await;
     job.kill();
     assert_eq!(store.counts(&View::AllTime).await.unwrap(), expected_all);
+}
+
+#[tokio::test]
+async fn stopped_while_its_broker_never_answers_the_job_still_exits_within_its_grace() {
+    // Accepts connections (the kernel does, for a listener nobody accepts on) and never answers:
+    // librdkafka's close can wait on such a broker for as long as it stays.
+    let silent_broker = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let redis = RedisServer::start();
+    let names = TestNames::new("job");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stream-job"));
+    command
+        .env(
+            "KAFKA_BOOTSTRAP_SERVERS",
+            silent_broker.local_addr().unwrap().to_string(),
+        )
+        .env("KAFKA_TOPIC", &names.topic)
+        .env("REDIS_URL", redis.url())
+        .env("REDIS_PREFIX", &names.redis_prefix)
+        .env("CONSUMER_GROUP", &names.group)
+        .env("METRICS_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "info");
+    let (mut job, mut log) = JobProcess::spawn_logged(command);
+    log.wait_for("that it is starting", WAIT, |line| {
+        (message(line) == "stream job starting").then_some(())
+    })
+    .await;
+    let sigterm = Command::new("kill")
+        .args(["-TERM", &job.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sigterm.success());
+    // The job's own grace (8 s), and some slack for a loaded machine.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while job.0.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "stream-job still runs 15 s after SIGTERM; its last lines:\n{}",
+            log.recent()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
