@@ -109,7 +109,7 @@ for name, r in results.items():
 
 report = {
     "load": {"tool": "wrk", "threads": threads, "connections": connections, "duration_s": duration,
-             "warmup_s": warmup, "script": "scripts/bench/submit.lua", "broker": "tansu, memory storage",
+             "warmup_s": warmup, "script": "scripts/bench/submit.lua", "broker": "tansu, SQLite storage",
              "topic": "user_text, 3 partitions"},
     "results": results,
 }
