@@ -27,7 +27,8 @@ use wordfreq_bus::{KafkaArgs, KafkaPublisher};
 use wordfreq_domain::names::RedisKeys;
 use wordfreq_store::{RedisStore, Store};
 use wordfreq_testkit::{
-    KafkaBroker, RedisServer, TestNames, bench_setting, inherit_only_stdio, write_bench_report,
+    KafkaBroker, Rebalance, RedisServer, TestNames, bench_setting, inherit_only_stdio,
+    write_bench_report,
 };
 
 /// Every wait here is bounded by this.
@@ -76,23 +77,8 @@ impl Instance {
     /// Takes in the rebalances it has logged since last asked.
     fn catch_up(&mut self) {
         for line in self.log.try_iter() {
-            let listed = || {
-                line["partitions"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .trim_matches(['[', ']'])
-                    .split(',')
-                    .filter_map(|item| item.trim().parse().ok())
-                    .collect::<Vec<i32>>()
-            };
-            match line["message"].as_str().unwrap_or_default() {
-                "partitions assigned" => self.partitions.extend(listed()),
-                "partitions revoked" => {
-                    for partition in listed() {
-                        self.partitions.remove(&partition);
-                    }
-                }
-                _ => {}
+            if let Some(rebalance) = Rebalance::of(&line) {
+                rebalance.apply_to(&mut self.partitions);
             }
         }
     }

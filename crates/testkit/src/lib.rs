@@ -18,6 +18,7 @@ mod kafka_broker;
 mod mock_kafka;
 mod names;
 mod process;
+mod rebalance;
 mod redis_server;
 
 pub use bench::{bench_setting, percentile_ms, write_bench_report};
@@ -25,4 +26,5 @@ pub use kafka_broker::{EXTERNAL_KAFKA, KafkaBroker, TANSU_VERSION};
 pub use mock_kafka::MockKafka;
 pub use names::TestNames;
 pub use process::{free_port, inherit_only_stdio};
+pub use rebalance::Rebalance;
 pub use redis_server::{EXTERNAL_REDIS, Persistence, RedisServer};

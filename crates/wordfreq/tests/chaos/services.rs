@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
+use wordfreq_testkit::Rebalance;
 
 use crate::workspace::binary;
 
@@ -139,18 +140,16 @@ impl Job {
             let Ok(line) = serde_json::from_str::<Value>(line) else {
                 continue;
             };
-            match line["message"].as_str().unwrap_or_default() {
-                "partitions assigned" => {
-                    self.assigned.extend(partitions(&line));
+            if let Some(rebalance) = Rebalance::of(&line) {
+                rebalance.apply_to(&mut self.assigned);
+                if matches!(rebalance, Rebalance::Assigned(_)) {
                     self.assignments += 1;
                 }
-                "partitions revoked" => {
-                    for partition in partitions(&line) {
-                        self.assigned.remove(&partition);
-                    }
-                }
-                message if message.starts_with("batch rejected") => self.rejected += 1,
-                _ => {}
+            } else if line["message"]
+                .as_str()
+                .is_some_and(|message| message.starts_with("batch rejected"))
+            {
+                self.rejected += 1;
             }
         }
     }
@@ -158,17 +157,6 @@ impl Job {
     pub fn describe(&self) -> String {
         format!("{} {:?}", self.name(), self.assigned)
     }
-}
-
-/// The partitions a rebalance line lists (`"[0, 2]"`, as the job logs them).
-fn partitions(line: &Value) -> Vec<i32> {
-    line["partitions"]
-        .as_str()
-        .unwrap_or_default()
-        .trim_matches(['[', ']'])
-        .split(',')
-        .filter_map(|item| item.trim().parse().ok())
-        .collect()
 }
 
 /// Waits (bounded) until `done` holds for the running instances as their logs show them; fails
