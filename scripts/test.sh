@@ -62,6 +62,11 @@ cargo fmt --all --check
 step "hadolint Dockerfile"
 hadolint Dockerfile
 
+step "cargo fetch"
+# Every crate of Cargo.lock, those of other platforms too: cargo deny's `cargo metadata` needs them
+# all, and its --offline run below may not download. On a fresh machine this is the one download.
+cargo fetch --locked
+
 step "cargo deny"
 # Advisories come from the RustSec database, a git repository on GitHub. Where GitHub cannot be
 # reached (as where this project is developed) the checks that need no network still run, and the

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -25,9 +26,10 @@ use wordfreq_domain::record::{check_event_time, format_timestamp};
 use wordfreq_domain::{
     Batch, InvalidRecord, Timeliness, Tokenizer, Watermark, Window, Windows, decode_record,
 };
-use wordfreq_store::{Applied, FencedBatch, OffsetRange, Store, StoreError, View};
+use wordfreq_store::{Applied, EvictionPolicy, FencedBatch, OffsetRange, Store, StoreError, View};
 
 use crate::config::JobSettings;
+use crate::eviction::{Verdict, judge};
 use crate::metrics::JobMetrics;
 use crate::positions::{Admit, Positions};
 
@@ -39,12 +41,18 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const BUS_ATTEMPTS: u32 = 4;
 /// How often the consumer lag is measured (a broker round trip per partition).
 const LAG_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the store's memory and eviction policy are read again: a reconnect the client made
+/// on its own, or a `CONFIG SET`, is seen within this.
+const STORE_CHECK_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Why the job stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error("invalid setting: {0}")]
     Settings(String),
+    /// The store may evict the keys exactly-once depends on.
+    #[error("refusing to count into this store: {0}")]
+    EvictingStore(String),
     #[error("shutting down")]
     ShuttingDown,
 }
@@ -69,6 +77,11 @@ pub struct StreamJob {
     metrics: Arc<JobMetrics>,
     /// When the missing input topic was last reported, so the log says it without flooding.
     topic_missing_logged: Option<std::time::Instant>,
+    /// The store's eviction policy as last read, so a warning is logged once per change.
+    store_policy: Option<EvictionPolicy>,
+    /// Set when a store call succeeded after failing (the client reconnected): the policy is read
+    /// again before the next batch.
+    store_recovered: AtomicBool,
 }
 
 /// The batch being gathered.
@@ -136,11 +149,17 @@ impl StreamJob {
             stop,
             metrics,
             topic_missing_logged: None,
+            store_policy: None,
+            store_recovered: AtomicBool::new(false),
         })
     }
 
     /// Runs until the stop token is cancelled, then flushes what it holds (bounded) and returns.
     pub async fn run(mut self) -> Result<(), JobError> {
+        self.check_store_memory().await?;
+        let mut store_ticker = tokio::time::interval(STORE_CHECK_INTERVAL);
+        store_ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        store_ticker.reset();
         let mut ticker = tokio::time::interval(self.settings.trigger_interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut lag_ticker = tokio::time::interval(LAG_INTERVAL);
@@ -152,6 +171,7 @@ impl StreamJob {
                 () = stop.cancelled() => break,
                 _ = ticker.tick() => self.flush().await?,
                 _ = lag_ticker.tick() => self.measure_lag().await,
+                _ = store_ticker.tick() => self.check_store_memory().await?,
                 event = self.subscriber.next_event() => {
                     match event {
                         Ok(event) => self.handle(event).await?,
@@ -165,6 +185,9 @@ impl StreamJob {
                         self.flush().await?;
                     }
                 }
+            }
+            if self.store_recovered.swap(false, Ordering::AcqRel) {
+                self.check_store_memory().await?;
             }
         }
         self.flush_before_exit().await;
@@ -360,6 +383,30 @@ impl StreamJob {
         Ok(())
     }
 
+    /// Reads the store's memory and eviction policy: stops the job on a store that may evict any
+    /// key, warns (once per policy) on one that may evict windows or cannot say.
+    async fn check_store_memory(&mut self) -> Result<(), JobError> {
+        let status = self
+            .retry("reading the store's memory policy", || self.store.memory())
+            .await?;
+        self.metrics.store_memory(&status);
+        if self.store_policy.as_ref() == Some(&status.policy) {
+            return Ok(());
+        }
+        match judge(&status.policy, self.settings.window_retention) {
+            Verdict::Run => {
+                tracing::info!(policy = %status.policy, "store eviction policy checked");
+            }
+            Verdict::Warn(message) => tracing::warn!(policy = %status.policy, "{message}"),
+            Verdict::Refuse(message) => {
+                tracing::error!(policy = %status.policy, "{message}");
+                return Err(JobError::EvictingStore(message));
+            }
+        }
+        self.store_policy = Some(status.policy);
+        Ok(())
+    }
+
     /// The input topic is missing: say so plainly (once, then every 30 s) and wait for it.
     async fn wait_for_topic(&mut self, why: &str) -> Result<(), JobError> {
         let now = std::time::Instant::now();
@@ -496,11 +543,27 @@ impl StreamJob {
         Fut: Future<Output = Result<T, StoreError>>,
     {
         let mut backoff = Duration::from_millis(100);
+        let mut failed = false;
         loop {
             match call().await {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    if failed {
+                        self.store_recovered.store(true, Ordering::Release);
+                        self.metrics.store_full(None);
+                    }
+                    return Ok(value);
+                }
+                Err(StoreError::Full(reason)) => {
+                    // Nothing was written: the batch is kept whole and tried again.
+                    tracing::warn!(error = %reason, retry_in = ?backoff, "{what} refused: the store is full (maxmemory); keeping the batch");
+                    self.metrics.store_full(Some(&reason));
+                    failed = true;
+                    self.pause(backoff).await?;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, retry_in = ?backoff, "{what} failed; the store is unavailable");
+                    failed = true;
                     self.pause(backoff).await?;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }

@@ -4,6 +4,8 @@
 //! top words of each closed window go to `word_counts`.
 
 pub mod config;
+pub mod eviction;
+pub mod health;
 pub mod job;
 pub mod metrics;
 pub mod positions;

@@ -1,6 +1,7 @@
 //! The stream job's `/metrics` and `/health` (on `METRICS_ADDR`): records, invalid and late
 //! records, batches by outcome, batch size, flush latency, per-partition lag, and the end-to-end
-//! latency from a record's event time to the flush that made it visible.
+//! latency from a record's event time to the flush that made it visible; the store's memory and
+//! refused writes; the partitions held and the group rejoins.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +18,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use serde_json::json;
-use wordfreq_store::Store;
+use wordfreq_store::{MemoryStatus, Store};
+
+use crate::health::{JobHealth, Problem};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
@@ -29,10 +32,12 @@ struct PartitionLabels {
     partition: i64,
 }
 
-/// The job's metrics. Shared between the job loop and the metrics server.
+/// The job's metrics and health. Shared between the job loop and the metrics server.
 pub struct JobMetrics {
     /// Rendered by `/metrics`; public so tools and benchmarks can read what a scrape would.
     pub registry: Registry,
+    /// What `/health` reports besides the store's answer.
+    pub health: JobHealth,
     records: Counter,
     invalid_records: Counter,
     late_records: Counter,
@@ -41,6 +46,12 @@ pub struct JobMetrics {
     flush_seconds: Histogram,
     end_to_end_seconds: Histogram,
     lag: Family<PartitionLabels, Gauge>,
+    store_used_memory: Gauge,
+    store_max_memory: Gauge,
+    store_full: Gauge,
+    store_refused_writes: Counter,
+    assigned_partitions: Gauge,
+    rejoins: Counter,
 }
 
 impl Default for JobMetrics {
@@ -56,6 +67,12 @@ impl Default for JobMetrics {
         // 1 ms to about 90 s in steps of 25%, fine enough to read a p99 against a 250 ms target.
         let end_to_end_seconds = Histogram::new(exponential_buckets(0.001, 1.25, 52));
         let lag = Family::default();
+        let store_used_memory = Gauge::default();
+        let store_max_memory = Gauge::default();
+        let store_full = Gauge::default();
+        let store_refused_writes = Counter::default();
+        let assigned_partitions = Gauge::default();
+        let rejoins = Counter::default();
         let mut registry = Registry::with_prefix("wordfreq");
         registry.register("records", "Good records counted", records.clone());
         registry.register(
@@ -93,8 +110,45 @@ impl Default for JobMetrics {
             "Records not yet counted, per partition",
             lag.clone(),
         );
+        registry.register(
+            "store_used_memory_bytes",
+            "Memory the store reports in use (Redis used_memory)",
+            store_used_memory.clone(),
+        );
+        registry.register(
+            "store_max_memory_bytes",
+            "The store's memory limit (Redis maxmemory; 0: none)",
+            store_max_memory.clone(),
+        );
+        registry.register(
+            "store_full",
+            "1 while the store refuses writes because it is full",
+            store_full.clone(),
+        );
+        registry.register(
+            "store_refused_writes",
+            "Batch writes the store refused because it was full (each retried)",
+            store_refused_writes.clone(),
+        );
+        registry.register(
+            "assigned_partitions",
+            "Partitions of the input topic this instance holds",
+            assigned_partitions.clone(),
+        );
+        registry.register(
+            "group_rejoins",
+            "Times this instance left and rejoined its group because partitions went unread",
+            rejoins.clone(),
+        );
         Self {
             registry,
+            health: JobHealth::default(),
+            store_used_memory,
+            store_max_memory,
+            store_full,
+            store_refused_writes,
+            assigned_partitions,
+            rejoins,
             records,
             invalid_records,
             late_records,
@@ -130,6 +184,43 @@ impl JobMetrics {
         }
     }
 
+    /// What the store said of its memory.
+    pub fn store_memory(&self, status: &MemoryStatus) {
+        let bytes = |value: Option<u64>| i64::try_from(value.unwrap_or(0)).unwrap_or(i64::MAX);
+        self.store_used_memory.set(bytes(status.used_bytes));
+        self.store_max_memory.set(bytes(status.max_bytes));
+    }
+
+    /// The store refused a write because it is full (`reason`), or, with `None`, took one again.
+    pub fn store_full(&self, reason: Option<&str>) {
+        match reason {
+            Some(reason) => {
+                self.store_full.set(1);
+                self.store_refused_writes.inc();
+                self.health.set(
+                    Problem::StoreFull,
+                    format!(
+                        "the store is full and refuses writes ({reason}); the open batch is kept \
+                         and retried: free memory or raise maxmemory"
+                    ),
+                );
+            }
+            None => {
+                self.store_full.set(0);
+                self.health.clear(Problem::StoreFull);
+            }
+        }
+    }
+
+    pub fn set_assigned_partitions(&self, count: usize) {
+        self.assigned_partitions
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+
+    pub fn rejoined(&self) {
+        self.rejoins.inc();
+    }
+
     pub fn rejected(&self) {
         self.count_batch("rejected");
     }
@@ -163,7 +254,8 @@ struct Shared {
     store: Arc<dyn Store>,
 }
 
-/// `/metrics`, and `/health`: 200 when the store answers, 503 otherwise.
+/// `/metrics`, and `/health`: 200 when the store answers and the job can count, 503 with the
+/// reason otherwise (the store down or full, no partitions while partitions go unread).
 pub fn router(metrics: Arc<JobMetrics>, store: Arc<dyn Store>) -> Router {
     Router::new()
         .route("/metrics", get(render))
@@ -176,19 +268,30 @@ async fn render(State(shared): State<Shared>) -> Response {
 }
 
 async fn health(State(shared): State<Shared>) -> Response {
-    match shared.store.check_health().await {
-        Ok(()) => (
+    let mut reasons = Vec::new();
+    let store_connected = match shared.store.check_health().await {
+        Ok(()) => true,
+        Err(err) => {
+            tracing::warn!(error = %err, "health check: store unavailable");
+            reasons.push(format!("the store does not answer: {err}"));
+            false
+        }
+    };
+    reasons.extend(shared.metrics.health.reasons());
+    if reasons.is_empty() {
+        return (
             StatusCode::OK,
             axum::Json(json!({"status": "healthy", "store_connected": true})),
         )
-            .into_response(),
-        Err(err) => {
-            tracing::warn!(error = %err, "health check: store unavailable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(json!({"status": "unhealthy", "store_connected": false})),
-            )
-                .into_response()
-        }
+            .into_response();
     }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(json!({
+            "status": "unhealthy",
+            "store_connected": store_connected,
+            "reason": reasons.join("; "),
+        })),
+    )
+        .into_response()
 }

@@ -18,9 +18,11 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use wordfreq_domain::{Batch, TopWords, WordCounts, WordQuery};
 
+pub mod eviction;
 pub mod memory;
 pub mod redis;
 
+pub use eviction::{EvictionPolicy, MemoryStatus};
 pub use memory::MemoryStore;
 pub use redis::{RedisArgs, RedisStore};
 
@@ -115,6 +117,10 @@ pub enum StoreError {
     /// The store cannot be reached or did not answer in time; retrying later may work.
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
+    /// The store refuses writes because it is full (Redis's `maxmemory` under `noeviction`):
+    /// nothing was changed; retrying once memory is freed or the limit raised works.
+    #[error("the store is full and refuses writes: {0}")]
+    Full(String),
     /// The store answered something this code does not understand.
     #[error("the store answered unexpectedly: {0}")]
     Protocol(String),
@@ -144,6 +150,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether the store answers now.
     async fn check_health(&self) -> Result<(), StoreError>;
+
+    /// How full the store is and what it drops when full.
+    async fn memory(&self) -> Result<MemoryStatus, StoreError>;
 
     /// Announcements of the batches applied from now on. The stream ends when the store's
     /// connection is lost; subscribe again once it answers.

@@ -17,7 +17,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use wordfreq_domain::names::RedisKeys;
 use wordfreq_domain::{TopWords, WordCounts, WordQuery};
 
-use crate::{Applied, FencedBatch, Stats, Store, StoreError, Update, View};
+use crate::{Applied, FencedBatch, MemoryStatus, Stats, Store, StoreError, Update, View};
 
 /// Counts in memory.
 pub struct MemoryStore {
@@ -242,6 +242,10 @@ impl Store for MemoryStore {
 
     async fn check_health(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn memory(&self) -> Result<MemoryStatus, StoreError> {
+        Ok(MemoryStatus::unlimited())
     }
 
     async fn updates(&self) -> Result<BoxStream<'static, Update>, StoreError> {

@@ -17,7 +17,9 @@ use redis::{AsyncCommands, Script, Value};
 use wordfreq_domain::names::{DEFAULT_REDIS_PREFIX, RedisKeys, stats};
 use wordfreq_domain::{TopWords, WordCounts, WordQuery};
 
-use crate::{Applied, FencedBatch, Stats, Store, StoreError, Update, View};
+use crate::{
+    Applied, EvictionPolicy, FencedBatch, MemoryStatus, Stats, Store, StoreError, Update, View,
+};
 
 /// How long one Redis command may take before the store reports itself unavailable.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -177,8 +179,33 @@ impl RedisStore {
     }
 }
 
+/// What a failed Redis call means for the caller: full (`OOM`: the server refused a write under
+/// `maxmemory`, changing nothing) or unavailable.
 fn unavailable(err: redis::RedisError) -> StoreError {
-    StoreError::Unavailable(err.to_string())
+    if err.code() == Some("OOM") {
+        StoreError::Full(err.to_string())
+    } else {
+        StoreError::Unavailable(err.to_string())
+    }
+}
+
+/// Whether Redis refused a command to this client (renamed or disabled `CONFIG`, an ACL without
+/// it) rather than failed to answer.
+fn is_refusal(err: &redis::RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind};
+    matches!(
+        err.kind(),
+        ErrorKind::Server(ServerErrorKind::ResponseError | ServerErrorKind::NoPerm)
+            | ErrorKind::Extension
+    )
+}
+
+/// A field of an `INFO` section's `name:value` lines.
+fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
+    info.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        (key == name).then(|| value.trim())
+    })
 }
 
 #[async_trait]
@@ -410,6 +437,61 @@ impl Store for RedisStore {
         } else {
             Err(StoreError::Protocol(format!("PING answered {pong}")))
         }
+    }
+
+    /// `CONFIG GET maxmemory-policy` and `maxmemory`, falling back to `INFO memory` (which some
+    /// hosted offerings allow where they disable CONFIG); `used_memory` from `INFO memory`.
+    async fn memory(&self) -> Result<MemoryStatus, StoreError> {
+        let mut connection = self.connection.clone();
+        let config: Result<HashMap<String, String>, _> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory*")
+            .query_async(&mut connection)
+            .await;
+        let config = match config {
+            Ok(config) => Some(config),
+            Err(err) if is_refusal(&err) => None,
+            Err(err) => return Err(unavailable(err)),
+        };
+        let info: Result<String, _> = redis::cmd("INFO")
+            .arg("memory")
+            .query_async(&mut connection)
+            .await;
+        let info = match info {
+            Ok(info) => Some(info),
+            Err(err) if is_refusal(&err) => None,
+            Err(err) => return Err(unavailable(err)),
+        };
+        let policy = config
+            .as_ref()
+            .and_then(|config| config.get("maxmemory-policy").map(String::as_str))
+            .or_else(|| {
+                info.as_deref()
+                    .and_then(|info| info_field(info, "maxmemory_policy"))
+            });
+        let max = config
+            .as_ref()
+            .and_then(|config| config.get("maxmemory").cloned())
+            .or_else(|| {
+                info.as_deref()
+                    .and_then(|info| info_field(info, "maxmemory").map(str::to_owned))
+            });
+        Ok(MemoryStatus {
+            used_bytes: info
+                .as_deref()
+                .and_then(|info| info_field(info, "used_memory")?.parse().ok()),
+            max_bytes: max
+                .and_then(|max| max.parse().ok())
+                .filter(|&max: &u64| max > 0),
+            policy: policy.map_or_else(
+                || {
+                    EvictionPolicy::Unknown(
+                        "the server refused CONFIG GET and INFO memory to this user".into(),
+                    )
+                },
+                EvictionPolicy::parse,
+            ),
+        })
     }
 
     async fn updates(&self) -> Result<BoxStream<'static, Update>, StoreError> {

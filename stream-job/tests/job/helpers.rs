@@ -112,8 +112,12 @@ impl Bed {
     }
 
     async fn real_with(persistence: Persistence) -> Self {
+        Self::real_on(RedisServer::start_with(persistence)).await
+    }
+
+    /// tansu and the given Redis, with the job's topics created.
+    pub async fn real_on(redis: RedisServer) -> Self {
         let broker = KafkaBroker::start();
-        let redis = RedisServer::start_with(persistence);
         let names = TestNames::new("job");
         broker.create_topic(&names.topic, 3).await;
         broker.create_topic(DEAD_LETTER_TOPIC, 1).await;
@@ -176,6 +180,17 @@ impl Bed {
             memory_bus: Some(bus.clone()),
             memory_store: Some(Arc::new(MemoryStore::new())),
             publisher: bus,
+        }
+    }
+
+    /// The in-process bus with a real Redis: for what concerns only the store.
+    pub fn in_process_on_redis(redis: RedisServer) -> Self {
+        let names = TestNames::new("job");
+        Self {
+            redis: Some(redis),
+            redis_prefix: names.redis_prefix,
+            memory_store: None,
+            ..Self::in_process()
         }
     }
 

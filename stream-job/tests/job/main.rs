@@ -7,3 +7,4 @@ mod group;
 mod helpers;
 mod lateness;
 mod observability;
+mod store_memory;
