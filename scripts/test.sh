@@ -84,8 +84,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "cargo test"
 # --all-targets also runs each criterion benchmark once, so benches cannot rot. The output is kept
 # to add up the results of every test binary into one closing line.
+# A failing run still ends with the closing line, then exits non-zero.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-cargo test --workspace --doc --locked --no-fail-fast 2>&1 | tee "$log"
-cargo test --workspace --all-targets --locked --no-fail-fast 2>&1 | tee -a "$log"
+status=0
+cargo test --workspace --doc --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
+cargo test --workspace --all-targets --locked --no-fail-fast 2>&1 | tee -a "$log" || status=$?
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\ntests: %d passed, %d failed\n", passed, failed }' "$log"
+exit "$status"

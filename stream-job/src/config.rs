@@ -20,6 +20,12 @@ pub struct JobArgs {
     /// Consumer group; instances in one group split the partitions.
     #[arg(long, env = "CONSUMER_GROUP", default_value = "wordfreq-stream-job")]
     pub consumer_group: String,
+    /// Static group membership (`group.instance.id`, KIP-345): a restarted instance takes back its
+    /// own partitions without a rebalance. Must be unique in the group and stable across restarts
+    /// of one instance; by default the host name and the metrics port (unique on a host, since
+    /// two instances cannot share the port). Empty: a dynamic member.
+    #[arg(long, env = "GROUP_INSTANCE_ID")]
+    pub group_instance_id: Option<String>,
     /// Address of `/metrics` and `/health`.
     #[arg(long, env = "METRICS_ADDR", default_value = "0.0.0.0:9100")]
     pub metrics_addr: SocketAddr,
@@ -30,6 +36,28 @@ pub struct JobArgs {
     pub settings: JobSettings,
     #[command(flatten)]
     pub log: LogArgs,
+}
+
+impl JobArgs {
+    /// The `group.instance.id` to join with (`None`: a dynamic member), given the metrics port
+    /// actually bound.
+    pub fn instance_id(&self, metrics_port: u16) -> Option<String> {
+        match &self.group_instance_id {
+            Some(id) if id.is_empty() => None,
+            Some(id) => Some(id.clone()),
+            None => Some(format!("{}-{metrics_port}", host_name())),
+        }
+    }
+}
+
+/// This machine's (or container's) host name.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "stream-job".to_owned())
 }
 
 /// How the job counts; the embedded mode takes these too.

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -30,8 +30,10 @@ use wordfreq_store::{Applied, EvictionPolicy, FencedBatch, OffsetRange, Store, S
 
 use crate::config::JobSettings;
 use crate::eviction::{Verdict, judge};
+use crate::health::Problem;
 use crate::metrics::JobMetrics;
 use crate::positions::{Admit, Positions};
+use crate::watchdog::{PartitionProgress, UNREAD_AFTER, UnreadWatch};
 
 /// Top words published per closed window.
 const RESULT_WORDS: usize = 100;
@@ -41,6 +43,12 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const BUS_ATTEMPTS: u32 = 4;
 /// How often the consumer lag is measured (a broker round trip per partition).
 const LAG_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the job looks whether partitions of its topic go unread.
+const WATCH_INTERVAL: Duration = Duration::from_secs(2);
+/// The least time between joining the group (at start or by a rejoin) and rejoining because
+/// partitions go unread; doubled after each rejoin that did not help, up to [`MAX_REJOIN_WAIT`].
+const MIN_REJOIN_WAIT: Duration = Duration::from_secs(8);
+const MAX_REJOIN_WAIT: Duration = Duration::from_secs(60);
 /// How often the store's memory and eviction policy are read again: a reconnect the client made
 /// on its own, or a `CONFIG SET`, is seen within this.
 const STORE_CHECK_INTERVAL: Duration = Duration::from_secs(10);
@@ -76,9 +84,16 @@ pub struct StreamJob {
     stop: CancellationToken,
     metrics: Arc<JobMetrics>,
     /// When the missing input topic was last reported, so the log says it without flooding.
-    topic_missing_logged: Option<std::time::Instant>,
+    topic_missing_logged: Option<Instant>,
     /// The store's eviction policy as last read, so a warning is logged once per change.
     store_policy: Option<EvictionPolicy>,
+    /// The partitions the group last gave this instance.
+    assigned: BTreeSet<i32>,
+    /// Which of the topic's partitions go unread.
+    unread: UnreadWatch,
+    /// When this instance last joined the group, and how long to wait from then before rejoining.
+    joined_at: Instant,
+    rejoin_wait: Duration,
     /// Set when a store call succeeded after failing (the client reconnected): the policy is read
     /// again before the next batch.
     store_recovered: AtomicBool,
@@ -150,6 +165,10 @@ impl StreamJob {
             metrics,
             topic_missing_logged: None,
             store_policy: None,
+            assigned: BTreeSet::new(),
+            unread: UnreadWatch::default(),
+            joined_at: Instant::now(),
+            rejoin_wait: MIN_REJOIN_WAIT,
             store_recovered: AtomicBool::new(false),
         })
     }
@@ -160,6 +179,9 @@ impl StreamJob {
         let mut store_ticker = tokio::time::interval(STORE_CHECK_INTERVAL);
         store_ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         store_ticker.reset();
+        let mut watch_ticker = tokio::time::interval(WATCH_INTERVAL);
+        watch_ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        self.joined_at = Instant::now();
         let mut ticker = tokio::time::interval(self.settings.trigger_interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut lag_ticker = tokio::time::interval(LAG_INTERVAL);
@@ -172,6 +194,7 @@ impl StreamJob {
                 _ = ticker.tick() => self.flush().await?,
                 _ = lag_ticker.tick() => self.measure_lag().await,
                 _ = store_ticker.tick() => self.check_store_memory().await?,
+                _ = watch_ticker.tick() => self.watch_partitions().await?,
                 event = self.subscriber.next_event() => {
                     match event {
                         Ok(event) => self.handle(event).await?,
@@ -198,6 +221,11 @@ impl StreamJob {
         match event {
             ConsumerEvent::Assigned(partitions) => {
                 tracing::info!(?partitions, "partitions assigned");
+                self.assigned.extend(partitions.iter().copied());
+                self.metrics.set_assigned_partitions(self.assigned.len());
+                if !self.assigned.is_empty() {
+                    self.metrics.health.clear(Problem::NoPartitions);
+                }
                 let now = now_ms();
                 for &partition in &partitions {
                     self.watermark.assign(partition, now);
@@ -208,15 +236,93 @@ impl StreamJob {
                 tracing::info!(?partitions, "partitions revoked");
                 // Forgotten first, so a rejected flush re-positions only what is still ours;
                 // their records stay in the open batch, still ours to try: the fence settles it.
-                for &partition in &partitions {
-                    self.positions.remove(partition);
-                    self.watermark.revoke(partition);
-                    self.metrics.forget_partition(partition);
-                }
+                self.forget(&partitions);
                 self.flush().await
             }
             ConsumerEvent::Record(record) => self.take(record).await,
         }
+    }
+
+    /// Drops what the job holds for partitions no longer its own.
+    fn forget(&mut self, partitions: &[i32]) {
+        for &partition in partitions {
+            self.assigned.remove(&partition);
+            self.positions.remove(partition);
+            self.watermark.revoke(partition);
+            self.metrics.forget_partition(partition);
+        }
+        self.metrics.set_assigned_partitions(self.assigned.len());
+    }
+
+    /// Looks whether partitions of the topic that this instance does not hold go unread (records
+    /// waiting, the store's offset standing still). While it holds none, that makes it unhealthy;
+    /// past the rejoin wait it leaves the group and joins again, whatever the broker's group
+    /// coordinator got wrong (see docs/ARCHITECTURE.md, "Consumer group membership"). A store
+    /// that is down or full stops every instance alike, so it is not taken for a group fault.
+    async fn watch_partitions(&mut self) -> Result<(), JobError> {
+        let Ok(partitions) = self.subscriber.topic_partitions().await else {
+            return Ok(());
+        };
+        if partitions.is_empty() || self.metrics.health.has(Problem::StoreFull) {
+            return Ok(());
+        }
+        let Ok(stored) = self.store.offsets(&self.topic).await else {
+            return Ok(());
+        };
+        let mut progress = BTreeMap::new();
+        for partition in partitions {
+            if let Ok((low, end)) = self.subscriber.watermarks(partition).await {
+                let counted = stored.get(&partition).copied().unwrap_or(low).max(low);
+                progress.insert(partition, PartitionProgress { counted, end });
+            }
+        }
+        let orphans: Vec<(i32, i64)> = self
+            .unread
+            .look(Instant::now(), &progress)
+            .into_iter()
+            .filter(|(partition, _)| !self.assigned.contains(partition))
+            .collect();
+        if orphans.is_empty() {
+            self.metrics.health.clear(Problem::NoPartitions);
+            if self.joined_at.elapsed() >= MAX_REJOIN_WAIT {
+                self.rejoin_wait = MIN_REJOIN_WAIT;
+            }
+            return Ok(());
+        }
+        let waiting: i64 = orphans.iter().map(|(_, records)| records).sum();
+        let orphaned: Vec<i32> = orphans.iter().map(|(partition, _)| *partition).collect();
+        if self.assigned.is_empty() {
+            self.metrics.health.set(
+                Problem::NoPartitions,
+                format!(
+                    "this instance holds no partitions while partitions {orphaned:?} of {} go \
+                     unread ({waiting} records waiting, none counted for {} s); rejoining the \
+                     consumer group",
+                    self.topic,
+                    UNREAD_AFTER.as_secs()
+                ),
+            );
+        }
+        if self.joined_at.elapsed() < self.rejoin_wait {
+            return Ok(());
+        }
+        tracing::warn!(
+            unread = ?orphaned,
+            waiting,
+            held = ?self.assigned,
+            "partitions go unread and none of them is ours; leaving the consumer group and joining again"
+        );
+        self.flush().await?;
+        let held: Vec<i32> = self.assigned.iter().copied().collect();
+        self.forget(&held);
+        if let Err(err) = self.subscriber.rejoin().await {
+            tracing::warn!(error = %err, "rejoining the consumer group failed; trying again later");
+        }
+        self.metrics.rejoined();
+        self.unread.reset();
+        self.joined_at = Instant::now();
+        self.rejoin_wait = (self.rejoin_wait * 2).min(MAX_REJOIN_WAIT);
+        Ok(())
     }
 
     /// Seeks `partitions` to where the store says they stand (earliest, for one it never saw). A
@@ -344,7 +450,7 @@ impl StreamJob {
                 flushed_at: format_timestamp(Utc::now()),
                 window_retention_secs: self.settings.window_retention.as_secs(),
             };
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             match self
                 .retry("applying a batch", || self.store.apply(&batch))
                 .await?
@@ -409,7 +515,7 @@ impl StreamJob {
 
     /// The input topic is missing: say so plainly (once, then every 30 s) and wait for it.
     async fn wait_for_topic(&mut self, why: &str) -> Result<(), JobError> {
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         if self
             .topic_missing_logged
             .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(30))

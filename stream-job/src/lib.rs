@@ -9,6 +9,7 @@ pub mod health;
 pub mod job;
 pub mod metrics;
 pub mod positions;
+pub mod watchdog;
 
 pub use config::{JobArgs, JobSettings};
 pub use job::{JobError, StreamJob};

@@ -45,8 +45,6 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     };
-    let subscriber = KafkaSubscriber::new(&args.kafka, &args.consumer_group, "wordfreq-stream-job")
-        .context("creating the Kafka consumer")?;
     let publisher = KafkaPublisher::new(&args.kafka, "wordfreq-stream-job", args.produce_timeout)
         .context("creating the Kafka producer")?;
     let store: Arc<dyn wordfreq_store::Store> = Arc::new(store);
@@ -59,6 +57,14 @@ async fn main() -> anyhow::Result<()> {
                 args.metrics_addr
             )
         })?;
+    let instance_id = args.instance_id(listener.local_addr()?.port());
+    let subscriber = KafkaSubscriber::new_member(
+        &args.kafka,
+        &args.consumer_group,
+        instance_id.as_deref(),
+        "wordfreq-stream-job",
+    )
+    .context("creating the Kafka consumer")?;
     let server = tokio::spawn({
         let stop = stop.clone();
         let router = stream_job::metrics::router(metrics.clone(), store.clone());
@@ -68,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
                 .await
         }
     });
-    tracing::info!(topic = %args.kafka.topic, group = %args.consumer_group, metrics = %args.metrics_addr, "stream job starting");
+    tracing::info!(topic = %args.kafka.topic, group = %args.consumer_group, instance = instance_id.as_deref().unwrap_or("(dynamic)"), metrics = %args.metrics_addr, "stream job starting");
     let job = StreamJob::new(
         Box::new(subscriber),
         store,

@@ -369,14 +369,28 @@ pub struct KafkaSubscriber {
     consumer: std::sync::Arc<StreamConsumer<RebalanceEvents>>,
     topic: String,
     rebalances: tokio::sync::mpsc::UnboundedReceiver<ConsumerEvent>,
+    /// What [`Subscriber::rejoin`] creates the next consumer from.
+    config: ClientConfig,
 }
 
 impl KafkaSubscriber {
-    /// Joins `group` on `args.topic`. Connects lazily, like the producer.
+    /// Joins `group` on `args.topic` as a dynamic member. Connects lazily, like the producer.
     pub fn new(args: &KafkaArgs, group: &str, client_id: &str) -> Result<Self, BusError> {
-        let (events, rebalances) = tokio::sync::mpsc::unbounded_channel();
-        let consumer: StreamConsumer<RebalanceEvents> = args
-            .client_config(client_id)?
+        Self::new_member(args, group, None, client_id)
+    }
+
+    /// Joins `group` on `args.topic`; with `instance_id`, as a static member (KIP-345,
+    /// `group.instance.id`): an instance restarted with the same id within the session timeout
+    /// takes back its own partitions without a rebalance, and a clean shutdown does not leave the
+    /// group (its partitions wait for it for one session timeout).
+    pub fn new_member(
+        args: &KafkaArgs,
+        group: &str,
+        instance_id: Option<&str>,
+        client_id: &str,
+    ) -> Result<Self, BusError> {
+        let mut config = args.client_config(client_id)?;
+        config
             .set("group.id", group)
             // Progress lives in the caller's store; Kafka's committed offsets only mirror it.
             .set("enable.auto.commit", "false")
@@ -393,20 +407,37 @@ impl KafkaSubscriber {
             .set("fetch.wait.max.ms", "10")
             // Finds a topic created after the job started (and added partitions) within seconds;
             // librdkafka's default looks again only every five minutes.
-            .set("topic.metadata.refresh.interval.ms", "5000")
-            .create_with_context(RebalanceEvents { events })
-            .map_err(|err| {
-                BusError::Unavailable(format!("creating the Kafka consumer: {}", describe(&err)))
-            })?;
-        consumer.subscribe(&[&args.topic]).map_err(|err| {
-            BusError::Unavailable(format!("subscribing to {}: {err}", args.topic))
-        })?;
+            .set("topic.metadata.refresh.interval.ms", "5000");
+        if let Some(instance_id) = instance_id.filter(|id| !id.is_empty()) {
+            config.set("group.instance.id", instance_id);
+        }
+        let (consumer, rebalances) = subscribe(&config, &args.topic)?;
         Ok(Self {
-            consumer: std::sync::Arc::new(consumer),
+            consumer,
             topic: args.topic.clone(),
             rebalances,
+            config,
         })
     }
+}
+
+type Subscription = (
+    std::sync::Arc<StreamConsumer<RebalanceEvents>>,
+    tokio::sync::mpsc::UnboundedReceiver<ConsumerEvent>,
+);
+
+/// A consumer on `config`, subscribed to `topic`, with its rebalances forwarded.
+fn subscribe(config: &ClientConfig, topic: &str) -> Result<Subscription, BusError> {
+    let (events, rebalances) = tokio::sync::mpsc::unbounded_channel();
+    let consumer: StreamConsumer<RebalanceEvents> = config
+        .create_with_context(RebalanceEvents { events })
+        .map_err(|err| {
+            BusError::Unavailable(format!("creating the Kafka consumer: {}", describe(&err)))
+        })?;
+    consumer
+        .subscribe(&[topic])
+        .map_err(|err| BusError::Unavailable(format!("subscribing to {topic}: {err}")))?;
+    Ok((std::sync::Arc::new(consumer), rebalances))
 }
 
 #[async_trait]
@@ -478,6 +509,39 @@ impl Subscriber for KafkaSubscriber {
         .await
         .map_err(|err| BusError::Unavailable(format!("watermark task: {err}")))?
         .map_err(|err| BusError::Unavailable(format!("watermarks of partition {partition}: {err}")))
+    }
+
+    async fn topic_partitions(&mut self) -> Result<Vec<i32>, BusError> {
+        let consumer = self.consumer.clone();
+        let topic = self.topic.clone();
+        tokio::task::spawn_blocking(move || {
+            let metadata = consumer
+                .fetch_metadata(Some(&topic), CONSUMER_OP_TIMEOUT)
+                .map_err(|err| BusError::Unavailable(format!("metadata of {topic}: {err}")))?;
+            Ok(metadata
+                .topics()
+                .iter()
+                .filter(|found| found.name() == topic && found.error().is_none())
+                .flat_map(|found| found.partitions().iter().map(|p| p.id()))
+                .collect())
+        })
+        .await
+        .map_err(|err| BusError::Unavailable(format!("metadata task: {err}")))?
+    }
+
+    /// Closes the consumer, which leaves the group (a dynamic member sends LeaveGroup; a static
+    /// one does not, by design), and joins again with a new consumer of the same settings.
+    async fn rejoin(&mut self) -> Result<(), BusError> {
+        let (consumer, rebalances) = subscribe(&self.config, &self.topic)?;
+        let old = std::mem::replace(&mut self.consumer, consumer);
+        self.rebalances = rebalances;
+        // Closing waits for the broker's answers: not on an async worker.
+        tokio::task::spawn_blocking(move || {
+            old.unsubscribe();
+            drop(old);
+        })
+        .await
+        .map_err(|err| BusError::Unavailable(format!("closing the consumer: {err}")))
     }
 
     fn commit(&mut self, next_offsets: &[(i32, i64)]) -> Result<(), BusError> {

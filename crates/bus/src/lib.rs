@@ -114,6 +114,13 @@ pub trait Subscriber: Send + Sync {
     /// The earliest offset a partition still holds and the offset its next record will get.
     async fn watermarks(&mut self, partition: i32) -> Result<(i64, i64), BusError>;
 
+    /// Every partition of the topic, held by this member or not.
+    async fn topic_partitions(&mut self) -> Result<Vec<i32>, BusError>;
+
+    /// Leaves the group and joins it again: for a member the group left without partitions while
+    /// some go unread. What it held is revoked; the next assignment comes as an event.
+    async fn rejoin(&mut self) -> Result<(), BusError>;
+
     /// Records progress where standard lag tools look (Kafka's committed offsets). Best-effort:
     /// the caller's store, not this, is what it resumes from.
     fn commit(&mut self, next_offsets: &[(i32, i64)]) -> Result<(), BusError>;

@@ -273,6 +273,16 @@ impl Subscriber for MemorySubscriber {
         Ok(self.bus.offsets(&self.topic, partition))
     }
 
+    async fn topic_partitions(&mut self) -> Result<Vec<i32>, BusError> {
+        let partitions = i32::try_from(self.positions.len()).expect("fewer than 2^31 partitions");
+        Ok((0..partitions).collect())
+    }
+
+    /// The only member of its group holds every partition; there is nothing to rejoin.
+    async fn rejoin(&mut self) -> Result<(), BusError> {
+        Ok(())
+    }
+
     fn commit(&mut self, next_offsets: &[(i32, i64)]) -> Result<(), BusError> {
         for &(partition, offset) in next_offsets {
             self.bus.drop_committed(&self.topic, partition, offset);

@@ -743,10 +743,16 @@ impl Drop for Bed {
     }
 }
 
+/// A connection for the final reads. They read every all-time count (about 100,000 words) in one
+/// reply, which on a loaded machine takes longer than the client's default 500 ms response
+/// timeout (a clean run failed on it once); the bound here is generous but still a bound.
 async fn redis_connection(url: &str) -> redis::aio::MultiplexedConnection {
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(Duration::from_secs(5)))
+        .set_response_timeout(Some(Duration::from_secs(60)));
     redis::Client::open(url)
         .expect("a Redis URL")
-        .get_multiplexed_async_connection()
+        .get_multiplexed_async_connection_with_config(&config)
         .await
         .expect("connecting to Redis")
 }
