@@ -314,6 +314,7 @@ impl StreamJob {
         );
         self.flush().await?;
         let held: Vec<i32> = self.assigned.iter().copied().collect();
+        tracing::info!(partitions = ?held, reason = "rejoining", "partitions revoked");
         self.forget(&held);
         if let Err(err) = self.subscriber.rejoin().await {
             tracing::warn!(error = %err, "rejoining the consumer group failed; trying again later");

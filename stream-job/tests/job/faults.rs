@@ -1,6 +1,7 @@
 //! Faults: the job killed mid-stream, and records it cannot use.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -16,61 +17,125 @@ use crate::helpers::{
     record_json, submissions,
 };
 
-/// The `stream-job` binary on the bed's broker, Redis, topic and group.
-fn spawn_job_process(bed: &Bed) -> JobProcess {
-    JobProcess::spawn(job_command(bed, &bed.topic))
+/// The `stream-job` binary on the bed's broker, Redis, topic and group, as group member
+/// `instance_id` (`""`: a dynamic member).
+fn spawn_job_process(bed: &Bed, instance_id: &str) -> JobProcess {
+    let mut command = job_command(bed, &bed.topic);
+    command.env("GROUP_INSTANCE_ID", instance_id);
+    JobProcess::spawn(command)
 }
 
-#[tokio::test]
-async fn the_job_killed_with_sigkill_three_times_mid_stream_still_counts_exactly() {
-    const RECORDS: u64 = 50_000;
+/// How soon after a restart counting must go on, whatever the broker's group coordinator does.
+const RESUME_WITHIN: Duration = Duration::from_secs(30);
+
+/// SIGKILLs every instance three times while records stream in, each time restarting them 0-300
+/// ms later as a supervisor would, and requires counting to go on within [`RESUME_WITHIN`] of
+/// each restart and the counts to be exact at the end.
+async fn kill_and_restart_at_once_three_times(instance_ids: &[&str], seed: u64) {
+    const RECORDS: u64 = 40_000;
     let bed = Bed::real().await;
-    let texts = submissions(RECORDS as usize, 13, Utc::now().timestamp_millis());
+    let texts = submissions(RECORDS as usize, seed, Utc::now().timestamp_millis());
     let (expected_all, _) = expected_counts(&texts);
     let store = bed.store().await;
-    let producing = tokio::spawn(produce(
-        bed.publisher.clone(),
-        bed.topic.clone(),
-        texts.iter().map(record_json).collect(),
-    ));
-
-    let mut job = spawn_job_process(&bed);
+    let mut jobs: Vec<JobProcess> = instance_ids
+        .iter()
+        .map(|id| spawn_job_process(&bed, id))
+        .collect();
+    // Sent at about 1,000 a second, so records arrive during and after every restart.
+    let producing = tokio::spawn({
+        let (publisher, topic) = (bed.publisher.clone(), bed.topic.clone());
+        let values: Vec<Vec<u8>> = texts.iter().map(record_json).collect();
+        async move {
+            for chunk in values.chunks(500) {
+                produce(publisher.clone(), topic.clone(), chunk.to_vec()).await;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    });
+    let counted = || async {
+        store
+            .stats()
+            .await
+            .map_or(0, |stats| stats.records_processed)
+    };
     for kill in 1..=3 {
-        // Let it count a while past the last kill, then kill it at a moment nobody chose.
-        let target = kill * RECORDS / 5;
-        let deadline = Instant::now() + WAIT * 2;
-        while store.stats().await.unwrap().records_processed < target {
-            assert!(
-                Instant::now() < deadline,
-                "no progress to {target} records before kill {kill}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        let target = counted().await + 500;
+        wait_for_counted(
+            &counted,
+            target,
+            WAIT,
+            &format!("counting before kill {kill}"),
+        )
+        .await;
+        tokio::time::sleep(random_delay()).await;
+        for job in &mut jobs {
+            job.kill();
         }
         tokio::time::sleep(random_delay()).await;
-        job.kill();
-        let counted = store.stats().await.unwrap().records_processed;
-        eprintln!("kill {kill}: SIGKILL after {counted} records counted");
-        wait_until_group_is_empty();
-        job = spawn_job_process(&bed);
+        let restarted = Instant::now();
+        jobs = instance_ids
+            .iter()
+            .map(|id| spawn_job_process(&bed, id))
+            .collect();
+        let from = counted().await;
+        let resumed = wait_for_counted(
+            &counted,
+            from + 300,
+            RESUME_WITHIN,
+            &format!("counting after restart {kill}"),
+        )
+        .await;
+        eprintln!(
+            "kill {kill}: {} instance(s) SIGKILLed after {from} records and restarted at once; \
+             counting went on {:.1} s after the restart",
+            instance_ids.len(),
+            (resumed - restarted).as_secs_f64()
+        );
     }
     producing.await.unwrap();
     bed.wait_for_records(&*store, RECORDS).await;
-    job.kill();
-
     let all = store.counts(&View::AllTime).await.unwrap();
     assert_eq!(all.total(), expected_all.total(), "total words differ");
     assert_eq!(all, expected_all, "counts differ word by word");
     assert_eq!(store.stats().await.unwrap().records_processed, RECORDS);
 }
 
-/// Waits until the broker has evicted the killed member from the job's group. tansu 0.6.0 gives a
-/// member that joins while a dead one is still in the group an empty assignment and never
-/// rebalances again, so the replacement starts once the dead member's session (10 s) has expired,
-/// as under an orchestrator's restart back-off; Apache Kafka needs no such wait. tansu does not
-/// answer the group-list requests that would show the eviction, so the wait is the session timeout
-/// itself plus a margin for the coordinator's check.
-fn wait_until_group_is_empty() {
-    std::thread::sleep(Duration::from_secs(12));
+/// Waits (bounded) until `counted` reaches `target`; returns when it did.
+async fn wait_for_counted<F, Fut>(counted: &F, target: u64, within: Duration, what: &str) -> Instant
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = u64>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        let now = counted().await;
+        if now >= target {
+            return Instant::now();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {what} within {within:?}: {now} of {target} records"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn one_static_member_sigkilled_and_restarted_at_once_three_times_resumes_and_counts_exactly()
+{
+    kill_and_restart_at_once_three_times(&["job-a"], 13).await;
+}
+
+#[tokio::test]
+async fn two_static_members_sigkilled_and_restarted_at_once_three_times_resume_and_count_exactly() {
+    kill_and_restart_at_once_three_times(&["job-a", "job-b"], 15).await;
+}
+
+/// Without static membership tansu 0.6.0 gives the restarted member no partitions; the job sees
+/// its partitions go unread, and leaves and rejoins the group.
+#[tokio::test]
+async fn a_dynamic_member_sigkilled_and_restarted_at_once_three_times_resumes_and_counts_exactly() {
+    kill_and_restart_at_once_three_times(&[""], 16).await;
 }
 
 #[tokio::test]
