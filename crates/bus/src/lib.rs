@@ -15,7 +15,7 @@ pub mod kafka;
 pub mod memory;
 
 pub use kafka::{KafkaArgs, KafkaPublisher, KafkaSubscriber, TopicSpec, ensure_topics};
-pub use memory::{MemoryBus, Retention};
+pub use memory::{MemoryBus, MemorySubscriber, Retention};
 
 /// A record to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]

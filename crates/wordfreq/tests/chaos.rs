@@ -37,17 +37,15 @@ use wordfreq_testkit::{KafkaBroker, Persistence, RedisServer, TestNames, free_po
 
 use crate::plan::{Fault, Journal, Rng};
 use crate::services::{
-    Job, PARTITIONS, Service, answers_ok, every_partition_held_once, wait_for_jobs, wait_until_ok,
+    Job, Service, answers_ok, every_partition_held_once, wait_for_jobs, wait_until_ok,
 };
 use crate::workspace::{binary, root};
 
 /// A service or a group becoming ready, or recovering after a fault.
 const RECOVERY: Duration = Duration::from_secs(60);
-/// A killed member's session (the job's 10 s) has expired, with a margin for the coordinator's
-/// check. Waited only when no instance survives to show the eviction: tansu 0.6.0 answers no
-/// request that would show the group's members, and gives a member that joins while a dead one
-/// is still in the group no partitions, for good.
-const SESSION_EXPIRY: Duration = Duration::from_secs(12);
+/// How soon after a stream-job instance is restarted counting must go on and every partition be
+/// held, whatever the broker's group coordinator does (the bound).
+const JOB_RESUME: Duration = Duration::from_secs(30);
 /// How long `simulate_users` may wait after its last answer for the counts to match.
 const VERIFY_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -85,32 +83,36 @@ struct Bed {
 }
 
 impl Bed {
-    fn start_job(&mut self) -> usize {
+    /// Starts an instance as group member `slot` (`GROUP_INSTANCE_ID`): a restarted instance
+    /// takes its slot's id again, as one restarted by a supervisor on the same host does.
+    fn start_job(&mut self, slot: &str) -> usize {
         self.started_jobs += 1;
         let name = format!("job-{}", self.started_jobs);
-        let env: Vec<(&str, &str)> = self
+        let instance_id = format!("chaos-{slot}");
+        let mut env: Vec<(&str, &str)> = self
             .job_env
             .iter()
             .map(|(key, value)| (key.as_str(), value.as_str()))
             .collect();
-        self.jobs.push(Job::start(&name, &self.logs, &env));
+        env.push(("GROUP_INSTANCE_ID", &instance_id));
+        let mut job = Job::start(&name, &self.logs, &env);
+        job.slot = slot.to_owned();
+        self.jobs.push(job);
         self.jobs.len() - 1
     }
 
-    /// Starts instances until there are two, each waited for: the first until it holds every
-    /// partition, the second until the group has rebalanced and both hold some.
+    /// Starts the two instances (slots a and b), and waits until the group has rebalanced and
+    /// both hold some partitions.
     async fn start_two_jobs(&mut self) {
-        if self.jobs.is_empty() {
-            self.start_job();
-            wait_for_jobs(
-                "assignment of every partition to the first instance",
-                RECOVERY,
-                &mut self.jobs,
-                every_partition_held_once,
-            )
-            .await;
-        }
-        self.start_job();
+        self.start_job("a");
+        wait_for_jobs(
+            "assignment of every partition to the first instance",
+            RECOVERY,
+            &mut self.jobs,
+            every_partition_held_once,
+        )
+        .await;
+        self.start_job("b");
         wait_for_jobs(
             "rebalance that shares the partitions between two instances",
             RECOVERY,
@@ -125,6 +127,47 @@ impl Bed {
             .note(format_args!("the group rebalanced: {held}"));
     }
 
+    /// After instances were restarted at once: waits (bounded by [`JOB_RESUME`]) until the
+    /// running instances hold every partition between them, each once. Watches the broker's log
+    /// meanwhile: a storage panic of tansu's (see `restart_panicked_broker`) is handled, not
+    /// waited out.
+    async fn wait_for_every_partition_held(&mut self, restarted: Instant) {
+        loop {
+            if self.broker_log.storage_panicked() {
+                self.restart_panicked_broker();
+                continue;
+            }
+            for job in &mut self.jobs {
+                job.catch_up();
+                assert!(
+                    job.service.is_running(),
+                    "{} exited:\n{}",
+                    job.name(),
+                    job.service.log_tail(30)
+                );
+            }
+            if every_partition_held_once(&self.jobs) {
+                break;
+            }
+            assert!(
+                restarted.elapsed() < JOB_RESUME,
+                "the partitions were not all held {JOB_RESUME:?} after the restart: {}\n{}",
+                self.holdings(),
+                self.jobs
+                    .iter()
+                    .map(|job| format!("{}:\n{}", job.name(), job.service.log_tail(15)))
+                    .collect::<Vec<_>>()
+                    .join("\n\n")
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let held = self.holdings();
+        self.journal.note(format_args!(
+            "{:.1} s after the restart every partition is held: {held}",
+            restarted.elapsed().as_secs_f64()
+        ));
+    }
+
     fn holdings(&self) -> String {
         self.jobs
             .iter()
@@ -137,55 +180,44 @@ impl Bed {
         match fault {
             Fault::KillJob => {
                 let held = self.holdings();
+                let slots: Vec<String> = self.jobs.iter().map(|job| job.slot.clone()).collect();
                 for job in &mut self.jobs {
                     job.service.kill();
                 }
                 self.journal
                     .note(format_args!("FAULT {fault}: SIGKILL {held}"));
                 self.jobs.clear();
-                // No survivor shows the eviction: wait out the dead members' sessions, as an
-                // orchestrator's restart back-off would.
-                tokio::time::sleep(SESSION_EXPIRY).await;
+                // Restarted at once, as a supervisor does (Docker's restart policy, systemd).
+                let pause = self.rng.pause(0, 300);
+                tokio::time::sleep(pause).await;
+                let restarted = Instant::now();
+                for slot in &slots {
+                    self.start_job(slot);
+                }
                 self.journal.note(format_args!(
-                    "their sessions have expired ({} s); restarting two instances",
-                    SESSION_EXPIRY.as_secs()
+                    "restarted both {} ms after the kill",
+                    pause.as_millis()
                 ));
-                self.start_two_jobs().await;
+                self.wait_for_every_partition_held(restarted).await;
             }
             Fault::KillOneOfTwoJobs => {
                 let victim = self.rng.between(0, 1) as usize;
                 let mut killed = self.jobs.remove(victim);
                 killed.service.kill();
-                let survivor = &self.jobs[0];
-                let (assignments, survivor_name) =
-                    (survivor.assignments, survivor.name().to_owned());
                 self.journal.note(format_args!(
                     "FAULT {fault}: SIGKILL {}; {} runs on",
                     killed.describe(),
-                    survivor.describe()
+                    self.jobs[0].describe()
                 ));
-                wait_for_jobs(
-                    "rebalance of the survivor after the killed instance's session expired",
-                    RECOVERY,
-                    &mut self.jobs,
-                    |jobs| jobs[0].assignments > assignments,
-                )
-                .await;
-                let orphaned: Vec<i32> = PARTITIONS
-                    .into_iter()
-                    .filter(|partition| !self.jobs[0].assigned.contains(partition))
-                    .collect();
+                let pause = self.rng.pause(0, 300);
+                tokio::time::sleep(pause).await;
+                let restarted = Instant::now();
+                self.start_job(&killed.slot);
                 self.journal.note(format_args!(
-                    "{survivor_name} rebalanced after {} left: it holds {:?}{}",
-                    killed.name(),
-                    self.jobs[0].assigned,
-                    if orphaned.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (tansu assigns {orphaned:?} to no one until a member joins)")
-                    }
+                    "restarted {} ms after the kill as the same group member",
+                    pause.as_millis()
                 ));
-                self.start_two_jobs().await;
+                self.wait_for_every_partition_held(restarted).await;
             }
             Fault::RestartBroker => {
                 self.broker.kill();
@@ -230,6 +262,10 @@ impl Bed {
         let still_sending = |until: Option<Instant>| {
             until.is_some_and(|until| Instant::now() + Duration::from_secs(5) < until)
         };
+        let bound = match fault {
+            Fault::KillJob | Fault::KillOneOfTwoJobs => JOB_RESUME,
+            Fault::RestartBroker | Fault::RestartRedis => RECOVERY,
+        };
         let started = Instant::now();
         let from = records_processed(self.redis.url(), &self.redis_prefix).await;
         loop {
@@ -247,8 +283,8 @@ impl Bed {
                 return;
             }
             assert!(
-                started.elapsed() < RECOVERY,
-                "no new records counted within {RECOVERY:?} after `{fault}` ({from}, then {now})"
+                started.elapsed() < bound,
+                "no new records counted within {bound:?} after `{fault}` ({from}, then {now})"
             );
             if !still_sending(self.sending_until) {
                 self.journal

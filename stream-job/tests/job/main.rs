@@ -8,3 +8,4 @@ mod helpers;
 mod lateness;
 mod observability;
 mod store_memory;
+mod stuck_member;

@@ -104,6 +104,8 @@ pub struct Job {
     pub assignments: u32,
     /// Batches it found already counted by someone else (the fence at work).
     pub rejected: u32,
+    /// The group member it runs as (its `GROUP_INSTANCE_ID` slot), taken again by a restart.
+    pub slot: String,
 }
 
 impl Job {
@@ -114,6 +116,7 @@ impl Job {
             assigned: BTreeSet::new(),
             assignments: 0,
             rejected: 0,
+            slot: String::new(),
         }
     }
 
