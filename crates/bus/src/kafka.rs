@@ -529,9 +529,13 @@ impl Subscriber for KafkaSubscriber {
         .map_err(|err| BusError::Unavailable(format!("metadata task: {err}")))?
     }
 
-    /// Closes the consumer, which leaves the group (a dynamic member sends LeaveGroup; a static
-    /// one does not, by design), and joins again with a new consumer of the same settings.
+    /// Closes the consumer and joins again with a new one, as a dynamic member: the place a static
+    /// member holds is what a coordinator may hold wrongly (tansu 0.6.0, after a broker restart,
+    /// assigns a static member nothing, however often it rejoins with its id), while a new
+    /// dynamic member is assigned by every coordinator. The next start of the process is static
+    /// again.
     async fn rejoin(&mut self) -> Result<(), BusError> {
+        self.config.remove("group.instance.id");
         let (consumer, rebalances) = subscribe(&self.config, &self.topic)?;
         let old = std::mem::replace(&mut self.consumer, consumer);
         self.rebalances = rebalances;
