@@ -1,7 +1,8 @@
 //! Live pushes: one subscription to the store's updates per dashboard process, fanned out to every
 //! browser over server-sent events, at most one refresh per push interval however often the stream
-//! job flushes; and the health of the producer API and the store, checked on a timer and pushed
-//! when it changes.
+//! job flushes; and the health of the producer API and the store, pushed when it changes. Health
+//! follows the latest evidence: probes (every `HEALTH_INTERVAL`, and soon again after one failed:
+//! 250 ms, doubling up to the interval) and every submission proxied to the producer API.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,12 +10,12 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use serde::Serialize;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
-use wordfreq_store::Store;
+use wordfreq_store::{MemoryStatus, Store};
 
-use crate::producer::ProducerClient;
+use crate::producer::{Accepted, ProducerClient, SubmitError};
 
 /// Longest wait before subscribing to the store's updates again after losing them.
 const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(5);
@@ -28,11 +29,16 @@ pub struct Refresh {
     pub batch_id: Option<String>,
 }
 
+/// The first wait before probing again after a failed probe.
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+
 /// Whether each dependency answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Health {
     pub producer_api: Result<(), String>,
     pub store: Result<(), String>,
+    /// The store's memory against its limit and its eviction policy, as last read.
+    pub store_memory: Option<MemoryStatus>,
 }
 
 impl Default for Health {
@@ -42,7 +48,30 @@ impl Default for Health {
         Self {
             producer_api: unknown(),
             store: unknown(),
+            store_memory: None,
         }
+    }
+}
+
+impl Health {
+    /// Whether a dependency is down: the next probe then comes soon.
+    fn failing(&self) -> bool {
+        self.producer_api.is_err() || self.store.is_err()
+    }
+}
+
+/// What a proxied submission says of the producer API: any HTTP answer but a 503 shows it up (a
+/// 4xx is its verdict on the request; a 503 means its broker is down, as its `/health` would
+/// say); no answer shows it down.
+pub fn producer_evidence(outcome: &Result<Accepted, SubmitError>) -> Result<(), String> {
+    match outcome {
+        Ok(_) => Ok(()),
+        Err(SubmitError::Refused {
+            status: 503,
+            detail,
+        }) => Err(format!("answered 503: {detail}")),
+        Err(SubmitError::Refused { .. }) => Ok(()),
+        Err(SubmitError::Unreachable { reason, .. }) => Err(reason.clone()),
     }
 }
 
@@ -50,6 +79,8 @@ impl Default for Health {
 pub struct Live {
     refresh: watch::Sender<Refresh>,
     health: watch::Sender<Health>,
+    /// Wakes the health probe early (after evidence that a dependency went down).
+    probe_soon: Notify,
     /// Counts the store updates and refreshes seen; reads are cached per data version. It moves on
     /// with every update, not only with the (folded) pushes, so a read made after an update never
     /// gets the counts from before it: tools polling the JSON API see a batch as soon as it lands.
@@ -64,6 +95,7 @@ impl Default for Live {
                 batch_id: None,
             }),
             health: watch::Sender::new(Health::default()),
+            probe_soon: Notify::new(),
             data_version: AtomicU64::new(0),
         }
     }
@@ -124,6 +156,18 @@ impl Live {
         });
         if store_changed {
             self.push(None);
+        }
+    }
+
+    /// Records what a proxied submission showed of the producer API, at once (pushed to the
+    /// browsers if it changes); evidence of an outage also brings the next probe forward.
+    pub fn record_producer_evidence(&self, evidence: Result<(), String>) {
+        let failed = evidence.is_err();
+        let mut health = self.health();
+        health.producer_api = evidence;
+        self.set_health(health);
+        if failed {
+            self.probe_soon.notify_one();
         }
     }
 
@@ -191,7 +235,9 @@ impl Live {
         }
     }
 
-    /// Checks the producer API and the store every `interval` until `stop`.
+    /// Checks the producer API and the store until `stop`: every `interval` while both answer,
+    /// sooner after a failure (from 250 ms, doubling up to `interval`), so a dependency that
+    /// comes up is seen up within a second or two.
     pub async fn watch_health(
         self: Arc<Self>,
         producer: ProducerClient,
@@ -199,18 +245,38 @@ impl Live {
         interval: Duration,
         stop: CancellationToken,
     ) {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut retry = FIRST_RETRY.min(interval);
         loop {
+            let (producer_api, store_health, store_memory) = tokio::join!(
+                producer.check_health(),
+                store.check_health(),
+                store.memory()
+            );
+            let health = Health {
+                producer_api,
+                store: store_health.map_err(|err| err.to_string()),
+                store_memory: store_memory.ok(),
+            };
+            let wait = if health.failing() {
+                let wait = retry;
+                retry = (retry * 2).min(interval);
+                wait
+            } else {
+                retry = FIRST_RETRY.min(interval);
+                interval
+            };
+            self.set_health(health);
             tokio::select! {
-                _ = ticker.tick() => {}
+                () = sleep(wait) => {}
+                () = self.probe_soon.notified() => {
+                    retry = FIRST_RETRY.min(interval);
+                    tokio::select! {
+                        () = sleep(retry) => {}
+                        () = stop.cancelled() => return,
+                    }
+                }
                 () = stop.cancelled() => return,
             }
-            let (producer_api, store) = tokio::join!(producer.check_health(), store.check_health());
-            self.set_health(Health {
-                producer_api,
-                store: store.map_err(|err| err.to_string()),
-            });
         }
     }
 }

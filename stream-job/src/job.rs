@@ -664,17 +664,14 @@ impl StreamJob {
                     // Nothing was written: the batch is kept whole and tried again.
                     tracing::warn!(error = %reason, retry_in = ?backoff, "{what} refused: the store is full (maxmemory); keeping the batch");
                     self.metrics.store_full(Some(&reason));
-                    failed = true;
-                    self.pause(backoff).await?;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
                 Err(err) => {
                     tracing::warn!(error = %err, retry_in = ?backoff, "{what} failed; the store is unavailable");
-                    failed = true;
-                    self.pause(backoff).await?;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
+            failed = true;
+            self.pause(backoff).await?;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 

@@ -34,6 +34,8 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
     ("PRODUCER_API_URL", "http://localhost:8000"),
     ("METRICS_ADDR", "0.0.0.0:9100"),
     ("CONSUMER_GROUP", "wordfreq-stream-job"),
+    // Default: the host name and the metrics port.
+    ("GROUP_INSTANCE_ID", ""),
     ("WINDOW_SIZE", "60s"),
     ("ALLOWED_LATENESS", "30s"),
     ("TRIGGER_INTERVAL", "100ms"),

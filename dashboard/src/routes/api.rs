@@ -86,11 +86,14 @@ pub async fn stats(State(state): State<AppState>) -> Result<Json<StatsBody>, Das
 }
 
 /// `GET /api/health`: the dashboard answers, and says how its dependencies are (as last checked;
-/// checks run every `HEALTH_INTERVAL`). 200 when both are up, 503 when either is down.
+/// checks run every `HEALTH_INTERVAL`, sooner after a failure, and every proxied submission
+/// counts as one for the producer API), with the store's memory and eviction policy. 200 when
+/// both are up, 503 when either is down.
 pub async fn health(State(state): State<AppState>) -> Response {
     let Health {
         producer_api,
         store,
+        store_memory,
     } = state.live().health();
     let status = |check: &Result<(), String>, up: &str, down: &str| match check {
         Ok(()) => json!({"status": up}),
@@ -101,6 +104,7 @@ pub async fn health(State(state): State<AppState>) -> Response {
         "status": if healthy { "healthy" } else { "degraded" },
         "producer_api": status(&producer_api, "online", "offline"),
         "redis": status(&store, "connected", "disconnected"),
+        "redis_memory": store_memory,
     });
     let code = if healthy {
         StatusCode::OK

@@ -22,6 +22,7 @@ use crate::routes::{assets, parse_query};
 use crate::view::{
     PAGE_INTERVALS, PAGE_LIMITS, PAGE_MIN_COUNTS, PageParams, Refresh, WindowChoice,
 };
+use wordfreq_store::{EvictionPolicy, MemoryStatus};
 
 /// The hint of the original's empty state.
 const EMPTY_HINT: &str = "The quick brown fox jumps over the lazy dog";
@@ -48,6 +49,40 @@ struct PageTemplate<'a> {
 struct HealthTemplate<'a> {
     producer_api: &'a Result<(), String>,
     store: &'a Result<(), String>,
+    memory: Option<MemoryLine>,
+}
+
+/// The store's memory as the health panel says it.
+struct MemoryLine {
+    /// "12.3 MiB of 100.0 MiB (12%)", or "12.3 MiB (no maxmemory)".
+    usage: String,
+    policy: String,
+    /// Near the limit (90% or more), or a policy that evicts: shown as a warning.
+    warn: bool,
+}
+
+impl MemoryLine {
+    fn of(status: &MemoryStatus) -> Self {
+        let mib = |bytes: u64| format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0));
+        let used = status
+            .used_bytes
+            .map_or_else(|| "in process".to_owned(), mib);
+        let (usage, near_limit) = match (status.used_bytes, status.max_bytes) {
+            (Some(used_bytes), Some(max)) => {
+                let share = used_bytes as f64 / max as f64;
+                (
+                    format!("{used} of {} ({:.0}%)", mib(max), share * 100.0),
+                    share >= 0.9,
+                )
+            }
+            _ => (format!("{used} (no maxmemory)"), false),
+        };
+        Self {
+            usage,
+            policy: status.policy.to_string(),
+            warn: near_limit || status.policy != EvictionPolicy::NoEviction,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -165,6 +200,7 @@ pub fn render_health(health: &Health) -> Result<String, askama::Error> {
     HealthTemplate {
         producer_api: &health.producer_api,
         store: &health.store,
+        memory: health.store_memory.as_ref().map(MemoryLine::of),
     }
     .render()
 }
@@ -285,6 +321,9 @@ pub async fn submit(
         user_id => user_id,
     };
     let outcome = state.producer().submit(&form.text, user_id).await;
+    state
+        .live()
+        .record_producer_evidence(crate::live::producer_evidence(&outcome));
     let (status, outcome) = match outcome {
         Ok(accepted) => (
             StatusCode::OK,

@@ -165,9 +165,14 @@ impl TestDashboard {
 
 /// The producer API on the in-process log, on a free port, until the token is cancelled.
 pub async fn spawn_producer_api() -> (String, Arc<MemoryBus>, CancellationToken) {
+    spawn_producer_api_on("127.0.0.1:0").await
+}
+
+/// As [`spawn_producer_api`], on `addr` (a port a test reserved, to start the API late).
+pub async fn spawn_producer_api_on(addr: &str) -> (String, Arc<MemoryBus>, CancellationToken) {
     let bus = Arc::new(MemoryBus::new());
     bus.create_topic("user_text", 3);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = TcpListener::bind(addr).await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let state = producer_api::AppState::new(bus.clone(), "user_text", ApiSettings::default());
     let stop = CancellationToken::new();

@@ -168,6 +168,7 @@ async fn only_a_change_of_the_stores_health_refreshes_the_data() {
         |producer_api: Result<(), &str>, store: Result<(), &str>| dashboard::live::Health {
             producer_api: producer_api.map_err(str::to_owned),
             store: store.map_err(str::to_owned),
+            store_memory: None,
         };
     live.set_health(health(Err("down"), Ok(())));
     let before = live.generation();

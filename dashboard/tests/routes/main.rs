@@ -5,6 +5,7 @@ mod helpers;
 
 mod api;
 mod assets;
+mod health_evidence;
 mod hostile_queries;
 mod live;
 mod pages;

@@ -84,6 +84,7 @@ async fn with_redis_down_the_page_shows_its_last_data_and_the_error_and_recovers
     dashboard.state.live().set_health(dashboard::live::Health {
         producer_api: Err("down".into()),
         store: Err("down".into()),
+        store_memory: None,
     });
     let during = dashboard.get("/fragments/words").await;
     assert_eq!(during.status, 200);
@@ -113,6 +114,7 @@ async fn with_redis_down_the_page_shows_its_last_data_and_the_error_and_recovers
         dashboard.state.live().set_health(dashboard::live::Health {
             producer_api: Err("down".into()),
             store: Ok(()),
+            store_memory: None,
         });
         let after = dashboard.get("/fragments/words").await;
         if !after.body.contains("cannot be read") {
