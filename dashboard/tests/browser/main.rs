@@ -366,3 +366,58 @@ async fn wait_for_download(dir: &Path, extension: &str) -> String {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Started together, the dashboard may probe the producer API before it listens. Once the API is
+/// up, a submission from the page succeeds and the health panel says online, not offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dashboard_started_before_the_producer_api_shows_it_online_once_it_answers() {
+    let mut stack = Stack::start_before_the_api().await;
+    let browser = Browser::start().await;
+    let client = &browser.client;
+    browser.open(&stack.dashboard_url, "#health li.down").await;
+    let panel = client.find(Locator::Id("health")).await.unwrap();
+    let before = panel.text().await.unwrap();
+    assert!(before.contains("Producer API: offline"), "{before}");
+
+    stack.start_api().await;
+    client
+        .find(Locator::Id("submit-text"))
+        .await
+        .unwrap()
+        .send_keys("late starters still count")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("submit-button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + WAIT;
+    let (outcome, health) = loop {
+        let state = browser
+            .js(
+                "const text = id => (document.getElementById(id) || {}).textContent || '';
+                 return [text('submit-result'), text('health')];",
+            )
+            .await;
+        let (outcome, health) = (
+            state[0].as_str().unwrap_or_default().to_owned(),
+            state[1].as_str().unwrap_or_default().to_owned(),
+        );
+        if outcome.contains("Text submitted successfully") && health.contains("online") {
+            break (outcome, health);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "within {WAIT:?} the page did not show the success and the API online: \
+             outcome {outcome:?}, health {health:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(
+        !health.contains("offline"),
+        "side by side: {outcome} / {health}"
+    );
+}

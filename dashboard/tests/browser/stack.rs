@@ -17,6 +17,9 @@ use wordfreq_testkit::{KafkaBroker, RedisServer, TestNames};
 pub struct Stack {
     pub api_url: String,
     pub dashboard_url: String,
+    /// The producer API, when it is to be started later ([`Stack::start_before_the_api`]).
+    pending_api: Option<(String, producer_api::AppState)>,
+    stop: CancellationToken,
     http: reqwest::Client,
     _stop: DropGuard,
     _broker: KafkaBroker,
@@ -24,7 +27,16 @@ pub struct Stack {
 }
 
 impl Stack {
+    /// Everything, the producer API first.
     pub async fn start() -> Self {
+        let mut stack = Self::start_before_the_api().await;
+        stack.start_api().await;
+        stack
+    }
+
+    /// Everything but the producer API, whose address the dashboard is given but where nothing
+    /// listens until [`Stack::start_api`]: services started together, the API the last to listen.
+    pub async fn start_before_the_api() -> Self {
         let broker = KafkaBroker::start();
         let redis = RedisServer::start();
         let names = TestNames::new("browser");
@@ -40,15 +52,10 @@ impl Stack {
         let publisher =
             Arc::new(KafkaPublisher::new(&kafka, "browser-test", Duration::from_secs(5)).unwrap());
 
-        let api = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let api_url = format!("http://{}", api.local_addr().unwrap());
+        let api_addr = format!("127.0.0.1:{}", wordfreq_testkit::free_port());
+        let api_url = format!("http://{api_addr}");
         let api_state =
             producer_api::AppState::new(publisher.clone(), &names.topic, ApiSettings::default());
-        tokio::spawn(producer_api::serve(
-            api,
-            api_state,
-            stop.clone().cancelled_owned(),
-        ));
 
         let store = || async {
             Arc::new(
@@ -86,11 +93,24 @@ impl Stack {
         Self {
             api_url,
             dashboard_url,
+            pending_api: Some((api_addr, api_state)),
+            stop: stop.clone(),
             http: reqwest::Client::new(),
             _stop: stop.drop_guard(),
             _broker: broker,
             _redis: redis,
         }
+    }
+
+    /// Starts the producer API on the address the dashboard was given.
+    pub async fn start_api(&mut self) {
+        let (addr, state) = self.pending_api.take().expect("the API is started once");
+        let listener = TcpListener::bind(&addr).await.unwrap();
+        tokio::spawn(producer_api::serve(
+            listener,
+            state,
+            self.stop.clone().cancelled_owned(),
+        ));
     }
 
     /// Waits (bounded) until a text submitted now is counted: the job has joined its group and
