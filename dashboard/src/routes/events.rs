@@ -1,6 +1,7 @@
 //! `GET /events`: server-sent events for one browser. `refresh` when the counts changed (the page
 //! then fetches its view; reads are shared per update), `health` with the rendered health panel
-//! when a dependency comes or goes. Each connection follows the process's one store subscription.
+//! on connecting and whenever a dependency comes or goes. Each connection follows the process's
+//! one store subscription.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -58,7 +59,10 @@ pub async fn events(
             .json_data(&refresh)
             .expect("a refresh serializes")
     });
-    let health = WatchStream::from_changes(live.health_changes()).map(|health| {
+    // Each stream starts with the current panel: a page rendered before a health change (a
+    // submission's evidence, a probe) that came before its stream connected would otherwise show
+    // the old health until the next change, which may be never.
+    let health = WatchStream::new(live.health_changes()).map(|health| {
         let html = render_health(&health).unwrap_or_default();
         // One data line per line of HTML, as the protocol wants.
         Event::default().event("health").data(html)

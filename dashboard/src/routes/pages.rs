@@ -320,10 +320,10 @@ pub async fn submit(
         "" => "anonymous",
         user_id => user_id,
     };
+    // When it was sent orders this evidence against the probes' (see `Live::record`).
+    let sent_at = tokio::time::Instant::now();
     let outcome = state.producer().submit(&form.text, user_id).await;
-    state
-        .live()
-        .record_producer_evidence(crate::live::producer_evidence(&outcome));
+    state.live().record_submission(sent_at, &outcome);
     let (status, outcome) = match outcome {
         Ok(accepted) => (
             StatusCode::OK,

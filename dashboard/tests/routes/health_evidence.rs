@@ -1,12 +1,19 @@
 //! Health follows the latest evidence: a producer API that comes up after the dashboard is seen up
 //! within a second or two (probes back off from 250 ms after a failure), and a proxied submission
 //! that reaches the API, or fails to, updates the panel at once, whatever the probe interval; the
-//! panel shows the store's memory against its limit and its eviction policy.
+//! panel shows the store's memory against its limit and its eviction policy. A submission the API
+//! answers 503 (its broker is down) shows it down; any other answer shows it up.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
 use dashboard::DashboardSettings;
+use serde_json::json;
+use tokio::net::TcpListener;
 use wordfreq_store::MemoryStore;
 
 use crate::helpers::{TestDashboard, WAIT, settings, spawn_producer_api_on};
@@ -45,12 +52,25 @@ async fn wait_for_producer_status(dashboard: &TestDashboard, status: &str, withi
     }
 }
 
+/// Waits (bounded) until the producer API's health detail is `detail`.
+async fn wait_for_producer_detail(dashboard: &TestDashboard, detail: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let health = dashboard.get("/api/health").await.json();
+        if health["producer_api"]["detail"] == detail {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never {detail:?}: {health}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_producer_api_started_after_the_dashboard_is_seen_up_within_two_seconds() {
     let (dashboard, addr) = dashboard_before_its_api();
     dashboard.state.start();
-    // The first probe finds nothing there.
-    wait_for_producer_status(&dashboard, "offline", WAIT).await;
+    // The first probe finds nothing there (before it, the API is "offline", "not checked yet").
+    wait_for_producer_detail(&dashboard, "connection refused or unreachable").await;
     let (_url, _bus, api) = spawn_producer_api_on(&addr).await;
     let started = Instant::now();
     wait_for_producer_status(&dashboard, "online", Duration::from_secs(2)).await;
@@ -153,4 +173,53 @@ async fn the_health_panel_shows_the_stores_memory_against_maxmemory_and_the_poli
         "{health}"
     );
     dashboard.state.stopping().cancel();
+}
+
+/// A stand-in producer API answering every submission with the status `answer` holds.
+async fn spawn_stub_api(answer: Arc<AtomicU16>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let submit = move || {
+        let code = answer.load(Ordering::SeqCst);
+        async move {
+            (
+                StatusCode::from_u16(code).unwrap(),
+                Json(json!({"detail": format!("stub answered {code}")})),
+            )
+        }
+    };
+    let stub = Router::new().route("/submit_text", post(submit));
+    tokio::spawn(async move { axum::serve(listener, stub).await });
+    url
+}
+
+#[tokio::test]
+async fn a_submission_answered_503_shows_the_api_down_and_any_other_answer_shows_it_up() {
+    let answer = Arc::new(AtomicU16::new(0));
+    let url = spawn_stub_api(answer.clone()).await;
+    // Not started: no probes, so only the submissions move the health.
+    let dashboard = TestDashboard::over(Arc::new(MemoryStore::new()), &url);
+    for (code, shown) in [
+        (429, "online"),
+        (503, "offline"),
+        (422, "online"),
+        (503, "offline"),
+        (401, "online"),
+        (400, "online"),
+    ] {
+        answer.store(code, Ordering::SeqCst);
+        let reply = dashboard.submit("some text", "someone").await;
+        assert_eq!(reply.status, code, "{}", reply.body);
+        let health = dashboard.get("/api/health").await.json();
+        assert_eq!(
+            health["producer_api"]["status"], shown,
+            "after a {code}: {health}"
+        );
+        if code == 503 {
+            assert_eq!(
+                health["producer_api"]["detail"], "answered 503: stub answered 503",
+                "{health}"
+            );
+        }
+    }
 }

@@ -1,5 +1,5 @@
-//! Live pushes over server-sent events: a refresh when the store applies a batch, health when it
-//! changes, rapid batches folded together.
+//! Live pushes over server-sent events: a refresh when the store applies a batch, the health panel
+//! on connecting and when it changes, rapid batches folded together.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -152,12 +152,35 @@ async fn a_page_that_missed_a_refresh_before_its_stream_connected_gets_it_at_onc
 async fn a_change_of_health_is_pushed_as_the_rendered_panel() {
     let dashboard = TestDashboard::without_api();
     let mut events = Events::open(&dashboard).await;
+    let first = events.next_named("health", WAIT).await;
+    assert!(first.contains("not checked yet"), "{first}");
     dashboard.state.start();
     let panel = events.next_named("health", WAIT).await;
     assert!(panel.contains("id=\"health\""), "{panel}");
     assert!(panel.contains("Producer API:"));
-    assert!(panel.contains("offline"));
+    assert!(panel.contains("<strong>offline</strong>"), "{panel}");
+    assert!(
+        panel.contains("<strong>connected</strong>"),
+        "the in-process store was checked: {panel}"
+    );
     dashboard.state.stopping().cancel();
+}
+
+#[tokio::test]
+async fn a_page_whose_health_changed_before_its_stream_connected_gets_the_current_panel_at_once() {
+    let dashboard = TestDashboard::without_api();
+    let page = dashboard.get("/").await.body;
+    assert!(page.contains("not checked yet"), "{page}");
+    // A change between the page's render and its stream's connection (a submission's evidence).
+    dashboard.state.live().set_health(dashboard::live::Health {
+        producer_api: Ok(()),
+        store: Ok(()),
+        store_memory: None,
+    });
+    let mut events = Events::open(&dashboard).await;
+    let panel = events.next_named("health", WAIT).await;
+    assert!(panel.contains("<strong>online</strong>"), "{panel}");
+    assert!(!panel.contains("offline"), "{panel}");
 }
 
 #[tokio::test]
@@ -174,10 +197,12 @@ async fn only_a_change_of_the_stores_health_refreshes_the_data() {
     let before = live.generation();
     assert_eq!(before, 1, "the store's first check is news");
     let mut events = Events::open(&dashboard).await;
+    let first = events.next_named("health", WAIT).await;
+    assert!(first.contains("<strong>offline</strong>"), "{first}");
     // The data does not depend on the producer API: its panel changes, the data is not read again.
     live.set_health(health(Ok(()), Ok(())));
     let panel = events.next_named("health", WAIT).await;
-    assert!(panel.contains("id=\"health\""), "{panel}");
+    assert!(panel.contains("<strong>online</strong>"), "{panel}");
     assert_eq!(live.generation(), before, "a producer API change refreshed");
     live.set_health(health(Ok(()), Err("gone")));
     let refresh = events.next_named("refresh", WAIT).await;
