@@ -215,7 +215,13 @@ async fn api_health_is_200_when_the_producer_api_and_the_store_answer() {
         if reply.status == 200 {
             assert_eq!(
                 reply.json(),
-                json!({"status": "healthy", "producer_api": {"status": "online"}, "redis": {"status": "connected"}})
+                json!({
+                    "status": "healthy",
+                    "producer_api": {"status": "online"},
+                    "redis": {"status": "connected"},
+                    // The in-process store: no server to measure, nothing evicted.
+                    "redis_memory": {"used_bytes": null, "max_bytes": null, "policy": {"kind": "no_eviction"}},
+                })
             );
             break;
         }
