@@ -94,6 +94,8 @@ pub struct StreamJob {
     /// When this instance last joined the group, and how long to wait from then before rejoining.
     joined_at: Instant,
     rejoin_wait: Duration,
+    /// Added to the rejoin wait, set at each join (see [`StreamJob::joined`]).
+    rejoin_stagger: Duration,
     /// Set when a store call succeeded after failing (the client reconnected): the policy is read
     /// again before the next batch.
     store_recovered: AtomicBool,
@@ -169,6 +171,7 @@ impl StreamJob {
             unread: UnreadWatch::default(),
             joined_at: Instant::now(),
             rejoin_wait: MIN_REJOIN_WAIT,
+            rejoin_stagger: Duration::ZERO,
             store_recovered: AtomicBool::new(false),
         })
     }
@@ -181,7 +184,7 @@ impl StreamJob {
         store_ticker.reset();
         let mut watch_ticker = tokio::time::interval(WATCH_INTERVAL);
         watch_ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        self.joined_at = Instant::now();
+        self.joined(Instant::now());
         let mut ticker = tokio::time::interval(self.settings.trigger_interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut lag_ticker = tokio::time::interval(LAG_INTERVAL);
@@ -222,6 +225,8 @@ impl StreamJob {
             ConsumerEvent::Assigned(partitions) => {
                 tracing::info!(?partitions, "partitions assigned");
                 self.assigned.extend(partitions.iter().copied());
+                // The group just rebalanced: it gets time to settle before any rejoin.
+                self.joined(Instant::now());
                 self.metrics.set_assigned_partitions(self.assigned.len());
                 if !self.assigned.is_empty() {
                     self.metrics.health.clear(Problem::NoPartitions);
@@ -303,7 +308,7 @@ impl StreamJob {
                 ),
             );
         }
-        if self.joined_at.elapsed() < self.rejoin_wait {
+        if self.joined_at.elapsed() < self.rejoin_wait + self.rejoin_stagger {
             return Ok(());
         }
         tracing::warn!(
@@ -321,9 +326,24 @@ impl StreamJob {
         }
         self.metrics.rejoined();
         self.unread.reset();
-        self.joined_at = Instant::now();
+        self.joined(Instant::now());
         self.rejoin_wait = (self.rejoin_wait * 2).min(MAX_REJOIN_WAIT);
         Ok(())
+    }
+
+    /// Notes that the group (re)assigned this instance at `now`, and how much longer than the
+    /// rejoin wait it will wait from then, so the instances of a group do not all leave at once
+    /// (one LeaveGroup makes the coordinator rebalance everyone; several in a row keep it
+    /// rebalancing): 3 s per partition held, so an instance holding none goes first, and up to
+    /// 4 s at random between equals (the watch looks every 2 s).
+    fn joined(&mut self, now: Instant) {
+        self.joined_at = now;
+        let held = u32::try_from(self.assigned.len()).unwrap_or(u32::MAX);
+        let random_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.subsec_nanos() % 4_000);
+        self.rejoin_stagger = Duration::from_secs(3).saturating_mul(held)
+            + Duration::from_millis(u64::from(random_ms));
     }
 
     /// Seeks `partitions` to where the store says they stand (earliest, for one it never saw). A
