@@ -375,8 +375,12 @@ async fn a_dashboard_started_before_the_producer_api_shows_it_online_once_it_ans
     let browser = Browser::start().await;
     let client = &browser.client;
     browser.open(&stack.dashboard_url, "#health li.down").await;
-    let panel = client.find(Locator::Id("health")).await.unwrap();
-    let before = panel.text().await.unwrap();
+    // Read in one script: the panel is swapped whole when the event stream connects, so an
+    // element found first may be gone by the time its text is asked for.
+    let before = browser
+        .js("return document.getElementById('health').innerText")
+        .await;
+    let before = before.as_str().unwrap_or_default();
     assert!(before.contains("Producer API: offline"), "{before}");
 
     stack.start_api().await;
