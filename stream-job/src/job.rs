@@ -47,7 +47,7 @@ const LAG_INTERVAL: Duration = Duration::from_secs(5);
 const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 /// The least time between joining the group (at start or by a rejoin) and rejoining because
 /// partitions go unread; doubled after each rejoin that did not help, up to [`MAX_REJOIN_WAIT`].
-const MIN_REJOIN_WAIT: Duration = Duration::from_secs(8);
+const MIN_REJOIN_WAIT: Duration = Duration::from_secs(4);
 const MAX_REJOIN_WAIT: Duration = Duration::from_secs(60);
 /// How often the store's memory and eviction policy are read again: a reconnect the client made
 /// on its own, or a `CONFIG SET`, is seen within this.
@@ -239,6 +239,8 @@ impl StreamJob {
             }
             ConsumerEvent::Revoked(partitions) => {
                 tracing::info!(?partitions, "partitions revoked");
+                // A rebalance is under way: no rejoin until it has had time to finish.
+                self.joined(Instant::now());
                 // Forgotten first, so a rejected flush re-positions only what is still ours;
                 // their records stay in the open batch, still ours to try: the fence settles it.
                 self.forget(&partitions);
@@ -331,18 +333,18 @@ impl StreamJob {
         Ok(())
     }
 
-    /// Notes that the group (re)assigned this instance at `now`, and how much longer than the
-    /// rejoin wait it will wait from then, so the instances of a group do not all leave at once
-    /// (one LeaveGroup makes the coordinator rebalance everyone; several in a row keep it
-    /// rebalancing): 3 s per partition held, so an instance holding none goes first, and up to
-    /// 4 s at random between equals (the watch looks every 2 s).
+    /// Notes that the group assigned or revoked partitions of this instance at `now` (or that it
+    /// joined), and how much longer than the rejoin wait it will wait from then, so the instances
+    /// of a group do not all leave at once (one LeaveGroup makes the coordinator rebalance
+    /// everyone; several in a row keep it rebalancing): 2 s per partition held, so an instance
+    /// holding none goes first, and up to 2 s at random between equals.
     fn joined(&mut self, now: Instant) {
         self.joined_at = now;
         let held = u32::try_from(self.assigned.len()).unwrap_or(u32::MAX);
         let random_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.subsec_nanos() % 4_000);
-        self.rejoin_stagger = Duration::from_secs(3).saturating_mul(held)
+            .map_or(0, |since| since.subsec_nanos() % 2_000);
+        self.rejoin_stagger = Duration::from_secs(2).saturating_mul(held)
             + Duration::from_millis(u64::from(random_ms));
     }
 
