@@ -200,6 +200,15 @@ fn is_refusal(err: &redis::RedisError) -> bool {
     )
 }
 
+/// A reply, `None` when Redis refused the command to this client (see [`is_refusal`]).
+fn refused_as_none<T>(reply: redis::RedisResult<T>) -> Result<Option<T>, StoreError> {
+    match reply {
+        Ok(value) => Ok(Some(value)),
+        Err(err) if is_refusal(&err) => Ok(None),
+        Err(err) => Err(unavailable(err)),
+    }
+}
+
 /// A field of an `INFO` section's `name:value` lines.
 fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
     info.lines().find_map(|line| {
@@ -448,20 +457,12 @@ impl Store for RedisStore {
             .arg("maxmemory*")
             .query_async(&mut connection)
             .await;
-        let config = match config {
-            Ok(config) => Some(config),
-            Err(err) if is_refusal(&err) => None,
-            Err(err) => return Err(unavailable(err)),
-        };
+        let config = refused_as_none(config)?;
         let info: Result<String, _> = redis::cmd("INFO")
             .arg("memory")
             .query_async(&mut connection)
             .await;
-        let info = match info {
-            Ok(info) => Some(info),
-            Err(err) if is_refusal(&err) => None,
-            Err(err) => return Err(unavailable(err)),
-        };
+        let info = refused_as_none(info)?;
         let policy = config
             .as_ref()
             .and_then(|config| config.get("maxmemory-policy").map(String::as_str))
