@@ -403,7 +403,7 @@ async fn with_kafka_and_redis_it_is_the_same_system_on_real_services() {
 #[tokio::test]
 async fn kafka_init_creates_the_topics_once_and_is_idempotent() {
     let broker = KafkaBroker::start();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/kafka-init.sh");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/kafka-init.sh");
     // The script runs the `wordfreq` on PATH: this build's.
     let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_wordfreq"))
         .parent()
