@@ -21,20 +21,20 @@ use tower_http::trace::TraceLayer;
 use wordfreq_domain::Windows;
 use wordfreq_store::Store;
 
+pub mod api_client;
 pub mod charts;
 pub mod config;
-pub mod data;
 pub mod error;
 pub mod live;
-pub mod producer;
+pub mod params;
+pub mod reader;
 pub mod routes;
-pub mod view;
 
+use crate::api_client::ProducerClient;
 pub use crate::config::{DashboardArgs, DashboardSettings};
-use crate::data::Reader;
 pub use crate::error::DashboardError;
 use crate::live::Live;
-use crate::producer::ProducerClient;
+use crate::reader::Reader;
 
 /// What every request handler shares. Cheap to clone.
 #[derive(Clone)]

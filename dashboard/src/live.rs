@@ -15,7 +15,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 use wordfreq_store::{MemoryStatus, Store};
 
-use crate::producer::{Accepted, ProducerClient, SubmitError};
+use crate::api_client::{Accepted, ProducerClient, SubmitError};
 
 /// Longest wait before subscribing to the store's updates again after losing them.
 const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(5);
@@ -408,7 +408,7 @@ impl Live {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::producer::KafkaMetadata;
+    use crate::api_client::KafkaMetadata;
 
     fn refused(status: u16) -> Result<Accepted, SubmitError> {
         Err(SubmitError::Refused {

@@ -12,11 +12,11 @@ use serde_json::json;
 use wordfreq_store::Stats;
 
 use crate::AppState;
-use crate::data::data_age;
 use crate::error::DashboardError;
 use crate::live::Health;
+use crate::params::{WindowChoice, WordsParams};
+use crate::reader::data_age;
 use crate::routes::ParsedQuery;
-use crate::view::{WindowChoice, WordsParams};
 
 #[derive(Debug, Serialize)]
 pub struct WordCount {

@@ -12,7 +12,7 @@ pub mod events;
 pub mod pages;
 
 /// A query string read into `T`; a malformed one is a 422 naming the parameter and what it takes,
-/// in the API's shape (the parameters' parsers, in `view`, word the message).
+/// in the API's shape (the parameters' parsers, in `params`, word the message).
 pub struct ParsedQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ParsedQuery<T> {
@@ -44,7 +44,7 @@ fn explain(err: &serde_urlencoded::de::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::view::{PageParams, WordsParams};
+    use crate::params::{PageParams, WordsParams};
 
     fn refusal<T: DeserializeOwned + std::fmt::Debug>(query: &str) -> String {
         match parse_query::<T>(query) {

@@ -13,15 +13,15 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::api_client::SubmitError;
 use crate::charts::{self, Bar, Slice};
-use crate::data::{Read, data_age};
 use crate::error::DashboardError;
 use crate::live::Health;
-use crate::producer::SubmitError;
-use crate::routes::{assets, parse_query};
-use crate::view::{
+use crate::params::{
     PAGE_INTERVALS, PAGE_LIMITS, PAGE_MIN_COUNTS, PageParams, Refresh, WindowChoice,
 };
+use crate::reader::{Read, data_age};
+use crate::routes::{assets, parse_query};
 use wordfreq_store::{EvictionPolicy, MemoryStatus};
 
 /// The hint of the original's empty state.

@@ -1,7 +1,8 @@
-//! What a view of the counts is: the window, how many words, the filters and how it refreshes. It
-//! lives in the URL's query string, so a view can be shared and reloaded. A value that cannot be
-//! read is refused naming its parameter and what the parameter takes (serde's own messages, such
-//! as "invalid digit found in string", name neither).
+//! The query parameters of the page, the JSON API and the exports: what a view of the counts is
+//! (the window, how many words, the filters and how it refreshes). A view lives in the URL's query
+//! string, so it can be shared and reloaded. A value that cannot be read is refused naming its
+//! parameter and what the parameter takes (serde's own messages, such as "invalid digit found in
+//! string", name neither).
 
 use std::str::FromStr;
 use std::time::Duration;

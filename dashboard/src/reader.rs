@@ -10,7 +10,7 @@ use moka::future::Cache;
 use wordfreq_domain::{TopWords, Trend, Windows, WordCounts, WordQuery, trending};
 use wordfreq_store::{Stats, Store, StoreError, View};
 
-use crate::view::WordsParams;
+use crate::params::WordsParams;
 
 /// How many windows before the newest one trending words are measured against.
 const TREND_BASELINE_WINDOWS: usize = 5;

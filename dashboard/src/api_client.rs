@@ -1,4 +1,5 @@
-//! The producer API as the dashboard uses it: its health, and submissions proxied from the page.
+//! The dashboard's HTTP client of the producer API: its health, and submissions proxied from the
+//! page.
 
 use std::time::Duration;
 
