@@ -15,6 +15,7 @@ pub mod cli;
 pub mod http;
 pub mod load;
 pub mod report;
+pub mod sent;
 pub mod simulate;
 pub mod summary;
 pub mod texts;

@@ -18,20 +18,11 @@ use wordfreq_domain::Tokenizer;
 use crate::cli::{DelayRange, LoadArgs};
 use crate::http::{Answer, ApiClient, DashboardClient, Outcome};
 use crate::report::Report;
+use crate::sent::Sent;
 use crate::summary::Summary;
 use crate::texts::{MARKER_CHARS, Markers, SENTENCES, TextPicker, user_id, with_marker};
 use crate::verify::{Expected, Timing, Verdict, Verifier};
 use crate::{Conclusion, Error};
-
-/// One text sent, and what became of it.
-#[derive(Debug, Clone)]
-pub struct Sent {
-    pub text: String,
-    pub marker: Option<String>,
-    /// When it was sent (closed loop) or fell due (open loop).
-    pub at: Instant,
-    pub answer: Answer,
-}
 
 /// The progress bar, with running counts of answers. Drawn only on a terminal.
 struct Progress {

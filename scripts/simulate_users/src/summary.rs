@@ -13,8 +13,8 @@ use serde_json::{Map, Value, json};
 
 use crate::Error;
 use crate::http::Outcome;
-use crate::load::Sent;
 use crate::report::Report;
+use crate::sent::Sent;
 use crate::verify::{Verdict, Verification};
 
 /// What one run did and found.
