@@ -12,8 +12,8 @@ use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use subtle::ConstantTimeEq;
 
-use crate::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// Forget clients idle long enough to have a full quota again once this many are tracked.
 const TRACKED_CLIENTS_BEFORE_CLEANUP: usize = 10_000;

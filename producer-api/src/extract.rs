@@ -6,8 +6,8 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
 use serde_json::Value;
 
-use crate::AppState;
 use crate::error::{ApiError, FieldIssue};
+use crate::state::AppState;
 
 /// A JSON request body, not yet checked against any model.
 pub struct JsonBody(pub Value);

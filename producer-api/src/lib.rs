@@ -3,13 +3,12 @@
 //! acknowledged it.
 //!
 //! Routes: `POST /submit_text`, `POST /submit_texts` (bulk), `GET /`, `GET /health`, `GET /docs`,
-//! `GET /openapi.json`, `GET /metrics`. The bus is a [`Publisher`]: Kafka in production, the
-//! in-process log in the embedded mode.
+//! `GET /openapi.json`, `GET /metrics`. The bus is a [`Publisher`](wordfreq_bus::Publisher):
+//! Kafka in production, the in-process log in the embedded mode.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::MatchedPath;
@@ -17,14 +16,11 @@ use axum::http::{HeaderValue, Method, Request, StatusCode, header};
 use axum::middleware;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::Utc;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-use wordfreq_bus::{BusError, Delivery, OutgoingRecord, Publisher};
-use wordfreq_domain::TextRecord;
 
 pub mod access;
 pub mod config;
@@ -32,83 +28,11 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod routes;
+pub mod state;
 pub mod submission;
 
-use crate::access::Access;
 pub use crate::config::{ApiArgs, ApiSettings};
-use crate::metrics::Metrics;
-use crate::submission::SubmitRequest;
-
-/// What every request handler shares. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-struct Shared {
-    publisher: Arc<dyn Publisher>,
-    topic: String,
-    settings: ApiSettings,
-    access: Access,
-    metrics: Metrics,
-}
-
-impl AppState {
-    pub fn new(
-        publisher: Arc<dyn Publisher>,
-        topic: impl Into<String>,
-        settings: ApiSettings,
-    ) -> Self {
-        Self(Arc::new(Shared {
-            publisher,
-            topic: topic.into(),
-            access: Access::new(&settings.api_keys, settings.rate_limit_per_sec),
-            settings,
-            metrics: Metrics::default(),
-        }))
-    }
-
-    pub fn publisher(&self) -> &dyn Publisher {
-        &*self.0.publisher
-    }
-
-    pub fn settings(&self) -> &ApiSettings {
-        &self.0.settings
-    }
-
-    pub(crate) fn access(&self) -> &Access {
-        &self.0.access
-    }
-
-    fn metrics(&self) -> &Metrics {
-        &self.0.metrics
-    }
-
-    /// Writes a checked submission as the original's record, stamped now (its event time), keyed
-    /// by user id so one user's texts stay in order.
-    async fn publish(&self, submission: SubmitRequest) -> Result<Delivery, BusError> {
-        let record = TextRecord {
-            text: submission.text,
-            user_id: submission.user_id,
-            timestamp: Utc::now(),
-        };
-        let outgoing =
-            OutgoingRecord::new(&self.0.topic, record.user_id.as_bytes(), record.to_json());
-        let started = Instant::now();
-        let delivered = self.publisher().publish(outgoing).await;
-        match &delivered {
-            Ok(_) => self.metrics().observe_produce(started.elapsed()),
-            Err(err) => {
-                let reason = match err {
-                    BusError::Unavailable(_) => "unavailable",
-                    BusError::Timeout(_) => "timeout",
-                    BusError::Rejected(_) => "rejected",
-                };
-                self.metrics().count_produce_failure(reason);
-                tracing::warn!(error = %err, "produce failed");
-            }
-        }
-        delivered
-    }
-}
+pub use crate::state::AppState;
 
 /// The API's router, shared by `main`, the embedded mode and the tests.
 pub fn app(state: AppState) -> Router {

@@ -1,13 +1,20 @@
-//! What a submission is and how it is checked: the original's model (`text`, `user_id` defaulting
-//! to `"anonymous"`) with the limits the original lacked. Pure, so every rule is tested without a
-//! server.
+//! What a submission is, how it is checked, and how a checked one is published: the original's
+//! model (`text`, `user_id` defaulting to `"anonymous"`) with the limits the original lacked. The
+//! rules are pure, so every rule is tested without a server; `publish`, the service's one business
+//! operation, is the only step that talks to the broker.
 
+use std::time::Instant;
+
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
+use wordfreq_bus::{BusError, Delivery, OutgoingRecord};
+use wordfreq_domain::TextRecord;
 use wordfreq_domain::record::ANONYMOUS_USER;
 
 use crate::error::FieldIssue;
+use crate::state::AppState;
 
 /// The longest user id, in characters.
 pub const MAX_USER_ID_CHARS: usize = 128;
@@ -119,6 +126,35 @@ fn string_field<'a>(
     };
     issues.push(issue);
     None
+}
+
+impl AppState {
+    /// Writes a checked submission as the original's record, stamped now (its event time), keyed
+    /// by user id so one user's texts stay in order.
+    pub(crate) async fn publish(&self, submission: SubmitRequest) -> Result<Delivery, BusError> {
+        let record = TextRecord {
+            text: submission.text,
+            user_id: submission.user_id,
+            timestamp: Utc::now(),
+        };
+        let outgoing =
+            OutgoingRecord::new(self.topic(), record.user_id.as_bytes(), record.to_json());
+        let started = Instant::now();
+        let delivered = self.publisher().publish(outgoing).await;
+        match &delivered {
+            Ok(_) => self.metrics().observe_produce(started.elapsed()),
+            Err(err) => {
+                let reason = match err {
+                    BusError::Unavailable(_) => "unavailable",
+                    BusError::Timeout(_) => "timeout",
+                    BusError::Rejected(_) => "rejected",
+                };
+                self.metrics().count_produce_failure(reason);
+                tracing::warn!(error = %err, "produce failed");
+            }
+        }
+        delivered
+    }
 }
 
 #[cfg(test)]

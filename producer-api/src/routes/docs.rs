@@ -6,8 +6,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::AppState;
 use crate::routes::{health, submit};
+use crate::state::AppState;
 
 #[derive(OpenApi)]
 #[openapi(

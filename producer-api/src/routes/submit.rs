@@ -8,10 +8,10 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use wordfreq_bus::Delivery;
 
-use crate::AppState;
 use crate::access::Client;
 use crate::error::{ApiError, Detail, ErrorBody, FieldIssue};
 use crate::extract::JsonBody;
+use crate::state::AppState;
 use crate::submission::{Refusal, SubmitRequest, check_submission};
 
 /// The most texts one bulk request may carry.
