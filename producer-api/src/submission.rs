@@ -131,6 +131,14 @@ fn string_field<'a>(
 impl AppState {
     /// Writes a checked submission as the original's record, stamped now (its event time), keyed
     /// by user id so one user's texts stay in order.
+    ///
+    /// Its span is at debug: a bulk request publishes up to 1,000 texts at once, so the story is
+    /// told at info by the handler's span (`submit_text`, `submit_texts`), the detail here.
+    #[tracing::instrument(level = "debug", skip_all, fields(
+        text_bytes = submission.text.len(),
+        partition = tracing::field::Empty,
+        offset = tracing::field::Empty,
+    ))]
     pub(crate) async fn publish(&self, submission: SubmitRequest) -> Result<Delivery, BusError> {
         let record = TextRecord {
             text: submission.text,
@@ -142,7 +150,12 @@ impl AppState {
         let started = Instant::now();
         let delivered = self.publisher().publish(outgoing).await;
         match &delivered {
-            Ok(_) => self.metrics().observe_produce(started.elapsed()),
+            Ok(delivery) => {
+                self.metrics().observe_produce(started.elapsed());
+                let span = tracing::Span::current();
+                span.record("partition", delivery.partition);
+                span.record("offset", delivery.offset);
+            }
             Err(err) => {
                 let reason = match err {
                     BusError::Unavailable(_) => "unavailable",

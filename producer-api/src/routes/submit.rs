@@ -58,13 +58,22 @@ pub struct SubmitResponse {
         (status = 429, description = "Over RATE_LIMIT_PER_SEC", body = ErrorBody),
         (status = 503, description = "Kafka unavailable: not stored", body = ErrorBody),
     ))]
+#[tracing::instrument(skip_all, fields(
+    text_bytes = tracing::field::Empty,
+    partition = tracing::field::Empty,
+    offset = tracing::field::Empty,
+))]
 pub async fn submit_text(
     State(state): State<AppState>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<SubmitResponse>, ApiError> {
+    let span = tracing::Span::current();
     let submission = check_submission(&body, &["body".into()], state.settings().max_text_chars)
         .map_err(refusal_error)?;
+    span.record("text_bytes", submission.text.len());
     let delivery = state.publish(submission).await?;
+    span.record("partition", delivery.partition);
+    span.record("offset", delivery.offset);
     Ok(Json(SubmitResponse {
         status: "success".into(),
         message: "Text submitted successfully".into(),
@@ -113,6 +122,11 @@ pub struct BulkResponse {
         (status = 422, description = "No `items` list, or more than 1,000", body = ErrorBody),
         (status = 429, description = "Over RATE_LIMIT_PER_SEC", body = ErrorBody),
     ))]
+#[tracing::instrument(skip_all, fields(
+    items = tracing::field::Empty,
+    succeeded = tracing::field::Empty,
+    failed = tracing::field::Empty,
+))]
 pub async fn submit_texts(
     State(state): State<AppState>,
     client: Option<Extension<Client>>,
@@ -143,6 +157,8 @@ pub async fn submit_texts(
             )]));
         }
     };
+    let span = tracing::Span::current();
+    span.record("items", items.len());
     // The rate limit counts texts, not requests: the guard charged one, the rest are charged here.
     state.access().charge(
         client.as_ref().map(|Extension(client)| client),
@@ -184,6 +200,8 @@ pub async fn submit_texts(
         .iter()
         .filter(|result| result.kafka_metadata.is_some())
         .count();
+    span.record("succeeded", succeeded);
+    span.record("failed", results.len() - succeeded);
     Ok(Json(BulkResponse {
         failed: results.len() - succeeded,
         succeeded,
