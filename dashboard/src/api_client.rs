@@ -39,13 +39,13 @@ pub enum SubmitError {
 
 /// A client of one producer API.
 #[derive(Clone)]
-pub struct ProducerClient {
+pub struct ProducerApiClient {
     http: reqwest::Client,
     base_url: String,
     api_key: Option<String>,
 }
 
-impl ProducerClient {
+impl ProducerApiClient {
     pub fn new(base_url: &str, api_key: Option<String>) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)

@@ -30,7 +30,7 @@ pub mod params;
 pub mod reader;
 pub mod routes;
 
-use crate::api_client::ProducerClient;
+use crate::api_client::ProducerApiClient;
 pub use crate::config::{DashboardArgs, DashboardSettings};
 pub use crate::error::DashboardError;
 use crate::live::Live;
@@ -43,7 +43,7 @@ pub struct AppState(Arc<Shared>);
 struct Shared {
     reader: Reader,
     live: Arc<Live>,
-    producer: ProducerClient,
+    producer_api: ProducerApiClient,
     settings: DashboardSettings,
     stop: CancellationToken,
 }
@@ -56,7 +56,7 @@ impl AppState {
         Ok(Self(Arc::new(Shared {
             reader: Reader::new(store, windows),
             live: Arc::new(Live::default()),
-            producer: ProducerClient::new(
+            producer_api: ProducerApiClient::new(
                 &settings.producer_api_url,
                 settings.producer_api_key.clone(),
             ),
@@ -73,8 +73,8 @@ impl AppState {
         &self.0.live
     }
 
-    pub fn producer(&self) -> &ProducerClient {
-        &self.0.producer
+    pub fn producer_api(&self) -> &ProducerApiClient {
+        &self.0.producer_api
     }
 
     pub fn settings(&self) -> &DashboardSettings {
@@ -97,7 +97,7 @@ impl AppState {
             stop.clone(),
         ));
         tokio::spawn(self.0.live.clone().watch_health(
-            self.0.producer.clone(),
+            self.0.producer_api.clone(),
             store,
             settings.health_interval,
             stop.clone(),

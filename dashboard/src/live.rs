@@ -15,14 +15,14 @@ use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 use wordfreq_store::{MemoryStatus, Store};
 
-use crate::api_client::{Accepted, ProducerClient, SubmitError};
+use crate::api_client::{Accepted, ProducerApiClient, SubmitError};
 
 /// Longest wait before subscribing to the store's updates again after losing them.
 const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(5);
 
-/// What browsers are told to refresh for.
+/// The `refresh` event every browser is sent: what it is told to refresh for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Refresh {
+pub struct RefreshEvent {
     /// Counts the refreshes.
     pub generation: u64,
     /// The batch that caused it, or none when the health changed.
@@ -154,7 +154,7 @@ impl ProbeSchedule {
 
 /// The state every browser connection follows.
 pub struct Live {
-    refresh: watch::Sender<Refresh>,
+    refresh: watch::Sender<RefreshEvent>,
     health: watch::Sender<Health>,
     /// Orders the evidence; locked only while recording it.
     found_at: Mutex<FoundAt>,
@@ -169,7 +169,7 @@ pub struct Live {
 impl Default for Live {
     fn default() -> Self {
         Self {
-            refresh: watch::Sender::new(Refresh {
+            refresh: watch::Sender::new(RefreshEvent {
                 generation: 0,
                 batch_id: None,
             }),
@@ -200,7 +200,7 @@ impl Live {
         self.health.borrow().clone()
     }
 
-    pub fn refreshes(&self) -> watch::Receiver<Refresh> {
+    pub fn refreshes(&self) -> watch::Receiver<RefreshEvent> {
         self.refresh.subscribe()
     }
 
@@ -357,7 +357,7 @@ impl Live {
     /// not. A submission that fails to reach the API starts the fast retries too.
     pub async fn watch_health(
         self: Arc<Self>,
-        producer: ProducerClient,
+        producer_api: ProducerApiClient,
         store: Arc<dyn Store>,
         interval: Duration,
         stop: CancellationToken,
@@ -367,7 +367,7 @@ impl Live {
             let begun = Instant::now();
             let probe = async {
                 tokio::join!(
-                    producer.check_health(),
+                    producer_api.check_health(),
                     store.check_health(),
                     store.memory()
                 )

@@ -107,7 +107,7 @@ impl FromStr for WindowChoice {
 /// How a page keeps itself current.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Refresh {
+pub enum RefreshMode {
     /// Refreshed when the stream job flushes, pushed by server-sent events; no polling.
     #[default]
     Live,
@@ -117,7 +117,7 @@ pub enum Refresh {
     Off,
 }
 
-impl Refresh {
+impl RefreshMode {
     pub const ALL: [Self; 3] = [Self::Live, Self::Poll, Self::Off];
 
     /// The query-string value.
@@ -130,7 +130,7 @@ impl Refresh {
     }
 }
 
-impl FromStr for Refresh {
+impl FromStr for RefreshMode {
     type Err = ();
 
     fn from_str(text: &str) -> Result<Self, ()> {
@@ -185,9 +185,9 @@ fn window<'de, D: Deserializer<'de>>(deserializer: D) -> Result<WindowChoice, D:
     })
 }
 
-fn refresh<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Refresh, D::Error> {
+fn refresh<'de, D: Deserializer<'de>>(deserializer: D) -> Result<RefreshMode, D::Error> {
     parse_value(deserializer, "refresh", || {
-        one_of(Refresh::ALL.map(Refresh::code))
+        one_of(RefreshMode::ALL.map(RefreshMode::code))
     })
 }
 
@@ -301,7 +301,7 @@ pub struct PageParams {
     #[serde(skip_serializing_if = "String::is_empty")]
     pub filter: String,
     #[serde(deserialize_with = "refresh")]
-    pub refresh: Refresh,
+    pub refresh: RefreshMode,
     /// Seconds between polls when `refresh` is `poll`.
     #[serde(deserialize_with = "interval")]
     pub interval: u64,
@@ -316,7 +316,7 @@ impl Default for PageParams {
             min_count: words.min_count,
             q: words.q,
             filter: String::new(),
-            refresh: Refresh::Live,
+            refresh: RefreshMode::Live,
             interval: 3,
         }
     }
@@ -374,7 +374,7 @@ mod tests {
             min_count: 3,
             q: "café & co".into(),
             filter: "x".into(),
-            refresh: Refresh::Poll,
+            refresh: RefreshMode::Poll,
             interval: 7,
         };
         let back: PageParams = serde_urlencoded::from_str(&params.to_query()).unwrap();
@@ -409,7 +409,7 @@ mod tests {
             assert_eq!(written, window.code());
             assert_eq!(window.code().parse(), Ok(window));
         }
-        for refresh in Refresh::ALL {
+        for refresh in RefreshMode::ALL {
             assert_eq!(serde_json::to_value(refresh).unwrap(), refresh.code());
             assert_eq!(refresh.code().parse(), Ok(refresh));
         }

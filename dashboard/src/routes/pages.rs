@@ -18,7 +18,7 @@ use crate::charts::{self, Bar, Slice};
 use crate::error::DashboardError;
 use crate::live::Health;
 use crate::params::{
-    PAGE_INTERVALS, PAGE_LIMITS, PAGE_MIN_COUNTS, PageParams, Refresh, WindowChoice,
+    PAGE_INTERVALS, PAGE_LIMITS, PAGE_MIN_COUNTS, PageParams, RefreshMode, WindowChoice,
 };
 use crate::reader::{Read, data_age};
 use crate::routes::{assets, parse_query};
@@ -99,7 +99,7 @@ struct WordsTemplate<'a> {
     params: &'a PageParams,
     error: Option<String>,
     stale_notice: Option<String>,
-    metrics: Option<Metrics>,
+    metric_cards: Option<MetricCards>,
     bars: Vec<Bar>,
     slices: Vec<Slice>,
     table: Vec<Bar>,
@@ -108,8 +108,8 @@ struct WordsTemplate<'a> {
     rendered_at: String,
 }
 
-/// The metric cards, formatted.
-struct Metrics {
+/// The metric cards above the charts (a view model of the counts and the stats), formatted.
+struct MetricCards {
     unique_words: u64,
     total_words: u64,
     records_processed: u64,
@@ -208,9 +208,9 @@ pub fn render_health(health: &Health) -> Result<String, askama::Error> {
 /// `#live` for `params`: `#words` inside the element that refreshes it as `params` say.
 async fn render_live(state: &AppState, params: &PageParams) -> Result<String, DashboardError> {
     let trigger = match params.refresh {
-        Refresh::Live => "sse:refresh, refresh-words from:body".to_owned(),
-        Refresh::Poll => format!("every {}s, refresh-words from:body", params.interval),
-        Refresh::Off => "refresh-words from:body".to_owned(),
+        RefreshMode::Live => "sse:refresh, refresh-words from:body".to_owned(),
+        RefreshMode::Poll => format!("every {}s, refresh-words from:body", params.interval),
+        RefreshMode::Off => "refresh-words from:body".to_owned(),
     };
     let words_html = render_words(state, params).await?;
     Ok(LiveTemplate {
@@ -220,14 +220,14 @@ async fn render_live(state: &AppState, params: &PageParams) -> Result<String, Da
     .render()?)
 }
 
-/// `#words` for `params`: metrics, charts, trending and table, or the last good data with the
+/// `#words` for `params`: metric cards, charts, trending and table, or the last good data with the
 /// store's error, or only the error when there never was data.
 async fn render_words(state: &AppState, params: &PageParams) -> Result<String, DashboardError> {
     let mut template = WordsTemplate {
         params,
         error: None,
         stale_notice: None,
-        metrics: None,
+        metric_cards: None,
         bars: Vec::new(),
         slices: Vec::new(),
         table: Vec::new(),
@@ -258,7 +258,7 @@ fn fill(template: &mut WordsTemplate<'_>, read: &Read) {
     }
     let stats = &snapshot.stats;
     let age = data_age(stats.last_updated.as_deref(), now);
-    template.metrics = Some(Metrics {
+    template.metric_cards = Some(MetricCards {
         unique_words: snapshot.words.unique_words,
         total_words: snapshot.words.total_words,
         records_processed: stats.records_processed,
@@ -322,7 +322,7 @@ pub async fn submit(
     };
     // When it was sent orders this evidence against the probes' (see `Live::record`).
     let sent_at = tokio::time::Instant::now();
-    let outcome = state.producer().submit(&form.text, user_id).await;
+    let outcome = state.producer_api().submit(&form.text, user_id).await;
     state.live().record_submission(sent_at, &outcome);
     let (status, outcome) = match outcome {
         Ok(accepted) => (
