@@ -1,143 +1,26 @@
-//! The Redis adapter. Key layout (DESIGN.md, "Redis"), all under one prefix with a hash tag so the
-//! script may touch every key, also on Redis Cluster: `all` and `win:<start>` sorted sets, the
-//! `stats` and `offsets` hashes, and the `updates` channel.
+//! [`RedisStore`]: each batch is applied by one Lua script (`apply_batch.lua`) that checks every
+//! partition's offset before it changes anything; a ranked top is read by another
+//! (`read_top.lua`); announcements go through the updates channel.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::time::Duration;
 
 use std::future::ready;
 
 use async_trait::async_trait;
-use clap::Args;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script, Value};
-use wordfreq_domain::names::{DEFAULT_REDIS_PREFIX, RedisKeys, stats};
+use wordfreq_domain::names::{RedisKeys, stats};
 use wordfreq_domain::{TopWords, WordCounts, WordQuery};
 
-use crate::{
-    Applied, EvictionPolicy, FencedBatch, MemoryStatus, Stats, Store, StoreError, Update, View,
-};
+use super::error::{protocol, unavailable};
+use super::memory_status;
+use crate::{Applied, FencedBatch, MemoryStatus, Stats, Store, StoreError, Update, View};
 
 /// How long one Redis command may take before the store reports itself unavailable.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Where Redis is and how to log in; the original's `REDIS_HOST`/`REDIS_PORT` keep working.
-#[derive(Clone, Args)]
-pub struct RedisArgs {
-    /// Redis URL (`redis://[[user]:password@]host:port/db`); overrides REDIS_HOST and REDIS_PORT.
-    #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
-    pub url: Option<String>,
-    /// Redis host, when REDIS_URL is not set.
-    #[arg(long = "redis-host", env = "REDIS_HOST", default_value = "localhost")]
-    pub host: String,
-    /// Redis port, when REDIS_URL is not set.
-    #[arg(long = "redis-port", env = "REDIS_PORT", default_value_t = 6379)]
-    pub port: u16,
-    /// ACL user name (Redis 6+); the `default` user when not set.
-    #[arg(long = "redis-username", env = "REDIS_USERNAME")]
-    pub username: Option<String>,
-    /// Password (`requirepass`, or the ACL user's); replaces one in REDIS_URL. Prefer the
-    /// environment variable: a command-line flag shows in `ps`.
-    #[arg(
-        long = "redis-password",
-        env = "REDIS_PASSWORD",
-        hide_env_values = true
-    )]
-    pub password: Option<String>,
-    /// Prefix of every key; keep the hash tag (`{…}`) for Redis Cluster.
-    #[arg(long = "redis-prefix", env = "REDIS_PREFIX", default_value = DEFAULT_REDIS_PREFIX)]
-    pub prefix: String,
-}
-
-/// Shown in place of a password.
-const REDACTED: &str = "[redacted]";
-
-impl fmt::Debug for RedisArgs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisArgs")
-            .field("url", &self.redacted_url())
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| REDACTED))
-            .field("prefix", &self.prefix)
-            .finish()
-    }
-}
-
-impl RedisArgs {
-    /// The URL to connect with, REDIS_USERNAME and REDIS_PASSWORD included (percent-encoded, so
-    /// any character may be in them). It holds the password: never log it; log
-    /// [`RedisArgs::redacted_url`].
-    pub fn url(&self) -> String {
-        let base = self
-            .url
-            .clone()
-            .filter(|url| !url.is_empty())
-            .unwrap_or_else(|| format!("redis://{}:{}/", self.host, self.port));
-        let username = self.username.as_deref().filter(|name| !name.is_empty());
-        let password = self.password.as_deref().filter(|word| !word.is_empty());
-        if username.is_none() && password.is_none() {
-            return base;
-        }
-        // A URL that does not parse is handed on as it is: connecting reports it.
-        let Ok(mut url) = url::Url::parse(&base) else {
-            return base;
-        };
-        if url.has_host() {
-            // `set_username`/`set_password` fail only for URLs without a host.
-            if let Some(username) = username {
-                let _ = url.set_username(username);
-            }
-            if let Some(password) = password {
-                let _ = url.set_password(Some(password));
-            }
-        } else {
-            // A Unix socket (`redis+unix:///path`): the client reads these query parameters.
-            let mut query = url.query_pairs_mut();
-            if let Some(username) = username {
-                query.append_pair("user", username);
-            }
-            if let Some(password) = password {
-                query.append_pair("pass", password);
-            }
-        }
-        url.into()
-    }
-
-    /// The URL to connect with, its password replaced: what may be logged.
-    pub fn redacted_url(&self) -> String {
-        redact(&self.url())
-    }
-}
-
-/// `url` with any password in it replaced, for logs and error messages.
-pub fn redact(url: &str) -> String {
-    let Ok(mut parsed) = url::Url::parse(url) else {
-        // Cannot tell where a password would be: show nothing of it.
-        return "(a Redis URL that does not parse)".into();
-    };
-    if parsed.password().is_some() {
-        let _ = parsed.set_password(Some(REDACTED));
-    }
-    let secret_query = parsed.query_pairs().any(|(key, _)| key == "pass");
-    if secret_query {
-        let pairs: Vec<(String, String)> = parsed
-            .query_pairs()
-            .map(|(key, value)| {
-                let value = if key == "pass" {
-                    REDACTED.to_owned()
-                } else {
-                    value.into_owned()
-                };
-                (key.into_owned(), value)
-            })
-            .collect();
-        parsed.query_pairs_mut().clear().extend_pairs(pairs);
-    }
-    parsed.into()
-}
 
 /// Counts in Redis.
 #[derive(Clone)]
@@ -177,44 +60,6 @@ impl RedisStore {
             read_top: Script::new(include_str!("read_top.lua")),
         })
     }
-}
-
-/// What a failed Redis call means for the caller: full (`OOM`: the server refused a write under
-/// `maxmemory`, changing nothing) or unavailable.
-fn unavailable(err: redis::RedisError) -> StoreError {
-    if err.code() == Some("OOM") {
-        StoreError::Full(err.to_string())
-    } else {
-        StoreError::Unavailable(err.to_string())
-    }
-}
-
-/// Whether Redis refused a command to this client (renamed or disabled `CONFIG`, an ACL without
-/// it) rather than failed to answer.
-fn is_refusal(err: &redis::RedisError) -> bool {
-    use redis::{ErrorKind, ServerErrorKind};
-    matches!(
-        err.kind(),
-        ErrorKind::Server(ServerErrorKind::ResponseError | ServerErrorKind::NoPerm)
-            | ErrorKind::Extension
-    )
-}
-
-/// A reply, `None` when Redis refused the command to this client (see [`is_refusal`]).
-fn refused_as_none<T>(reply: redis::RedisResult<T>) -> Result<Option<T>, StoreError> {
-    match reply {
-        Ok(value) => Ok(Some(value)),
-        Err(err) if is_refusal(&err) => Ok(None),
-        Err(err) => Err(unavailable(err)),
-    }
-}
-
-/// A field of an `INFO` section's `name:value` lines.
-fn info_field<'a>(info: &'a str, name: &str) -> Option<&'a str> {
-    info.lines().find_map(|line| {
-        let (key, value) = line.split_once(':')?;
-        (key == name).then(|| value.trim())
-    })
 }
 
 #[async_trait]
@@ -448,51 +293,8 @@ impl Store for RedisStore {
         }
     }
 
-    /// `CONFIG GET maxmemory-policy` and `maxmemory`, falling back to `INFO memory` (which some
-    /// hosted offerings allow where they disable CONFIG); `used_memory` from `INFO memory`.
     async fn memory(&self) -> Result<MemoryStatus, StoreError> {
-        let mut connection = self.connection.clone();
-        let config: Result<HashMap<String, String>, _> = redis::cmd("CONFIG")
-            .arg("GET")
-            .arg("maxmemory*")
-            .query_async(&mut connection)
-            .await;
-        let config = refused_as_none(config)?;
-        let info: Result<String, _> = redis::cmd("INFO")
-            .arg("memory")
-            .query_async(&mut connection)
-            .await;
-        let info = refused_as_none(info)?;
-        let policy = config
-            .as_ref()
-            .and_then(|config| config.get("maxmemory-policy").map(String::as_str))
-            .or_else(|| {
-                info.as_deref()
-                    .and_then(|info| info_field(info, "maxmemory_policy"))
-            });
-        let max = config
-            .as_ref()
-            .and_then(|config| config.get("maxmemory").cloned())
-            .or_else(|| {
-                info.as_deref()
-                    .and_then(|info| info_field(info, "maxmemory").map(str::to_owned))
-            });
-        Ok(MemoryStatus {
-            used_bytes: info
-                .as_deref()
-                .and_then(|info| info_field(info, "used_memory")?.parse().ok()),
-            max_bytes: max
-                .and_then(|max| max.parse().ok())
-                .filter(|&max: &u64| max > 0),
-            policy: policy.map_or_else(
-                || {
-                    EvictionPolicy::Unknown(
-                        "the server refused CONFIG GET and INFO memory to this user".into(),
-                    )
-                },
-                EvictionPolicy::parse,
-            ),
-        })
+        memory_status::read(self.connection.clone()).await
     }
 
     async fn updates(&self) -> Result<BoxStream<'static, Update>, StoreError> {
@@ -516,8 +318,4 @@ impl Store for RedisStore {
             })
             .boxed())
     }
-}
-
-fn protocol(err: redis::ParsingError) -> StoreError {
-    StoreError::Protocol(err.to_string())
 }
