@@ -25,6 +25,7 @@ pub mod api_client;
 pub mod charts;
 pub mod config;
 pub mod error;
+pub mod health;
 pub mod live;
 pub mod params;
 pub mod reader;

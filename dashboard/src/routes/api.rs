@@ -13,7 +13,7 @@ use wordfreq_store::Stats;
 
 use crate::AppState;
 use crate::error::DashboardError;
-use crate::live::Health;
+use crate::health::Health;
 use crate::params::{WindowChoice, WordsParams};
 use crate::reader::data_age;
 use crate::routes::ParsedQuery;

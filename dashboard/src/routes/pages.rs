@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::api_client::SubmitError;
 use crate::charts::{self, Bar, Slice};
 use crate::error::DashboardError;
-use crate::live::Health;
+use crate::health::Health;
 use crate::params::{
     PAGE_INTERVALS, PAGE_LIMITS, PAGE_MIN_COUNTS, PageParams, RefreshMode, WindowChoice,
 };

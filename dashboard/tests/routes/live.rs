@@ -172,11 +172,14 @@ async fn a_page_whose_health_changed_before_its_stream_connected_gets_the_curren
     let page = dashboard.get("/").await.body;
     assert!(page.contains("not checked yet"), "{page}");
     // A change between the page's render and its stream's connection (a submission's evidence).
-    dashboard.state.live().set_health(dashboard::live::Health {
-        producer_api: Ok(()),
-        store: Ok(()),
-        store_memory: None,
-    });
+    dashboard
+        .state
+        .live()
+        .set_health(dashboard::health::Health {
+            producer_api: Ok(()),
+            store: Ok(()),
+            store_memory: None,
+        });
     let mut events = Events::open(&dashboard).await;
     let panel = events.next_named("health", WAIT).await;
     assert!(panel.contains("<strong>online</strong>"), "{panel}");
@@ -188,7 +191,7 @@ async fn only_a_change_of_the_stores_health_refreshes_the_data() {
     let dashboard = TestDashboard::without_api();
     let live = dashboard.state.live();
     let health =
-        |producer_api: Result<(), &str>, store: Result<(), &str>| dashboard::live::Health {
+        |producer_api: Result<(), &str>, store: Result<(), &str>| dashboard::health::Health {
             producer_api: producer_api.map_err(str::to_owned),
             store: store.map_err(str::to_owned),
             store_memory: None,

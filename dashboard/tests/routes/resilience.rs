@@ -81,11 +81,14 @@ async fn with_redis_down_the_page_shows_its_last_data_and_the_error_and_recovers
 
     redis.stop();
     // A new generation, as a pushed refresh after the health change would make.
-    dashboard.state.live().set_health(dashboard::live::Health {
-        producer_api: Err("down".into()),
-        store: Err("down".into()),
-        store_memory: None,
-    });
+    dashboard
+        .state
+        .live()
+        .set_health(dashboard::health::Health {
+            producer_api: Err("down".into()),
+            store: Err("down".into()),
+            store_memory: None,
+        });
     let during = dashboard.get("/fragments/words").await;
     assert_eq!(during.status, 200);
     assert!(
@@ -111,11 +114,14 @@ async fn with_redis_down_the_page_shows_its_last_data_and_the_error_and_recovers
     redis.restart();
     let deadline = Instant::now() + WAIT;
     loop {
-        dashboard.state.live().set_health(dashboard::live::Health {
-            producer_api: Err("down".into()),
-            store: Ok(()),
-            store_memory: None,
-        });
+        dashboard
+            .state
+            .live()
+            .set_health(dashboard::health::Health {
+                producer_api: Err("down".into()),
+                store: Ok(()),
+                store_memory: None,
+            });
         let after = dashboard.get("/fragments/words").await;
         if !after.body.contains("cannot be read") {
             break;
@@ -124,7 +130,7 @@ async fn with_redis_down_the_page_shows_its_last_data_and_the_error_and_recovers
         dashboard
             .state
             .live()
-            .set_health(dashboard::live::Health::default());
+            .set_health(dashboard::health::Health::default());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
