@@ -8,7 +8,7 @@ use wordfreq_runtime::TokenizerArgs;
 use wordfreq_bus::KafkaArgs;
 use wordfreq_domain::names::INPUT_PARTITIONS;
 
-use crate::launch::SystemArgs;
+use crate::system::SystemArgs;
 use crate::text_tools::{self, TextToolError};
 
 /// Real-time word frequency analytics. With no subcommand, runs the whole system in this process:
@@ -19,7 +19,17 @@ use crate::text_tools::{self, TextToolError};
     name = "wordfreq",
     version,
     about,
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    // The services' flags, said as the launcher reads them: unset means in-process, not the
+    // services' defaults.
+    mut_arg("bootstrap_servers", |arg| arg
+        .help("Use this Kafka (comma-separated host:port) instead of the in-process log")
+        .hide_default_value(true)),
+    mut_arg("url", |arg| arg
+        .help("Use this Redis (`redis://host:port/db`) instead of the in-process store")),
+    mut_arg("host", |arg| arg
+        .help("Use the Redis on this host (with REDIS_PORT), when REDIS_URL is not set")
+        .hide_default_value(true)),
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -30,13 +40,20 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    #[command(flatten)]
+    Text(TextTool),
+    /// Create wordfreq's topics on a Kafka broker (the input, its dead letters, the compacted
+    /// window results); topics that exist are left as they are.
+    InitTopics(InitTopicsArgs),
+}
+
+/// The tokenizer over standard input, for scripts and for checking the rule by hand.
+#[derive(Debug, Subcommand)]
+pub enum TextTool {
     /// Read lines from stdin; write each line's tokens joined by one space, one line per line.
     Tokenize(TokenizerArgs),
     /// Read text from stdin; write `word<TAB>count` lines, count descending then word ascending.
     Count(TokenizerArgs),
-    /// Create wordfreq's topics on a Kafka broker (the input, its dead letters, the compacted
-    /// window results); topics that exist are left as they are.
-    InitTopics(InitTopicsArgs),
 }
 
 /// Where and how to create the topics.
@@ -55,34 +72,32 @@ pub struct InitTopicsArgs {
     pub timeout: std::time::Duration,
 }
 
-impl Command {
+impl TextTool {
     /// The subcommand as typed.
     pub fn name(&self) -> &'static str {
         match self {
             Self::Tokenize(_) => "tokenize",
             Self::Count(_) => "count",
-            Self::InitTopics(_) => "init-topics",
         }
     }
-}
 
-/// Runs a text tool over stdin and stdout. A closed stdout (`wordfreq count | head`) ends it
-/// quietly.
-pub fn run_text_tool(command: &Command) -> Result<(), TextToolError> {
-    let stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let result = match command {
-        Command::Tokenize(args) => {
-            text_tools::tokenize(&args.tokenizer(), io::stdin().lock(), stdout)
+    /// Runs the tool over stdin and stdout. A closed stdout (`wordfreq count | head`) ends it
+    /// quietly.
+    pub fn run(&self) -> Result<(), TextToolError> {
+        let stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        let result = match self {
+            Self::Tokenize(args) => {
+                text_tools::tokenize(&args.tokenizer(), io::stdin().lock(), stdout)
+            }
+            Self::Count(args) => {
+                text_tools::count(&args.tokenizer(), io::stdin().lock()).and_then(|counts| {
+                    text_tools::write_counts(&counts, stdout).map_err(TextToolError::from)
+                })
+            }
+        };
+        match result {
+            Err(TextToolError::Io(err)) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            other => other,
         }
-        Command::Count(args) => {
-            text_tools::count(&args.tokenizer(), io::stdin().lock()).and_then(|counts| {
-                text_tools::write_counts(&counts, stdout).map_err(TextToolError::from)
-            })
-        }
-        Command::InitTopics(_) => unreachable!("init-topics is not a text tool"),
-    };
-    match result {
-        Err(TextToolError::Io(err)) if err.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        other => other,
     }
 }

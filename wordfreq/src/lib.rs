@@ -1,6 +1,6 @@
-//! The `wordfreq` launcher: its command line, the flags of the whole system in one process, and the
-//! text tools. Running the system is the binary's (`src/system.rs`).
+//! The `wordfreq` launcher: its command line, the whole system in one process ([`system::System`],
+//! which the binary and the test stacks start), and the text tools.
 
 pub mod cli;
-pub mod launch;
+pub mod system;
 pub mod text_tools;

@@ -1,6 +1,10 @@
 //! What every wordfreq binary shares: structured logging set-up, the one shutdown signal, the
 //! metrics response, and the flags that more than one binary takes.
 
+mod given;
+
+pub use given::Given;
+
 use clap::{Args, ValueEnum};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;

@@ -11,7 +11,8 @@
 //!
 //! Servers die with the thread that started them (and with the test process), so start them from
 //! the test's own thread. They inherit no file descriptor but stdio; start other child processes
-//! with [`inherit_only_stdio`] too when a [`MockKafka`] may be running.
+//! with [`inherit_only_stdio`] too when a [`MockKafka`] may be running. [`init_test_log`] shows the
+//! in-process services' logs when `TEST_LOG` is set.
 
 mod bench;
 mod kafka_broker;
@@ -20,6 +21,7 @@ mod names;
 mod process;
 mod rebalance;
 mod redis_server;
+mod test_log;
 
 pub use bench::{bench_setting, percentile_ms, write_bench_report};
 pub use kafka_broker::{EXTERNAL_KAFKA, KafkaBroker, TANSU_VERSION};
@@ -28,3 +30,4 @@ pub use names::TestNames;
 pub use process::{free_port, inherit_only_stdio};
 pub use rebalance::Rebalance;
 pub use redis_server::{EXTERNAL_REDIS, Persistence, RedisServer};
+pub use test_log::init_test_log;

@@ -13,6 +13,7 @@ pub struct KafkaArgs {
     /// Kafka bootstrap servers, comma-separated `host:port`.
     #[arg(
         long = "kafka-bootstrap-servers",
+        visible_alias = "kafka",
         env = "KAFKA_BOOTSTRAP_SERVERS",
         default_value = "localhost:9092"
     )]

@@ -10,7 +10,12 @@ use wordfreq_domain::names::DEFAULT_REDIS_PREFIX;
 #[derive(Clone, Args)]
 pub struct RedisArgs {
     /// Redis URL (`redis://[[user]:password@]host:port/db`); overrides REDIS_HOST and REDIS_PORT.
-    #[arg(long = "redis-url", env = "REDIS_URL", hide_env_values = true)]
+    #[arg(
+        long = "redis-url",
+        visible_alias = "redis",
+        env = "REDIS_URL",
+        hide_env_values = true
+    )]
     pub url: Option<String>,
     /// Redis host, when REDIS_URL is not set.
     #[arg(long = "redis-host", env = "REDIS_HOST", default_value = "localhost")]

@@ -1,116 +1,87 @@
-//! What `simulate_users` runs against in these tests: the real producer API, stream job and
-//! dashboard in this process, each on a free port, over the in-process log and store (the embedded
-//! mode's adapters); and the binary itself, run as a process with a bounded wait.
+//! What `simulate_users` runs against in these tests: the launcher's whole system in this
+//! process (the real producer API, stream job and dashboard, each on a free port) over the
+//! in-process log and store; and the binary itself, run as a process with a bounded wait.
 
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dashboard::DashboardSettings;
-use producer_api::ApiSettings;
-use stream_job::{JobMetrics, JobSettings, StreamJob};
+use clap::Parser;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::net::TcpListener;
 use tokio::process::{Child, ChildStdout, Command};
-use tokio_util::sync::{CancellationToken, DropGuard};
-use wordfreq_bus::MemoryBus;
+use wordfreq::cli::Cli;
+use wordfreq::system::{System, Wiring};
+use wordfreq_bus::{MemoryBus, Retention};
 use wordfreq_domain::TextRecord;
-use wordfreq_domain::names::{DEAD_LETTER_TOPIC, RESULTS_TOPIC};
-use wordfreq_store::MemoryStore;
+use wordfreq_domain::names::{INPUT_PARTITIONS, INPUT_TOPIC};
 use wordfreq_testkit::free_port;
 
 /// Bound on any wait in these tests.
 pub const WAIT: Duration = Duration::from_secs(60);
-const TOPIC: &str = "user_text";
-const PARTITIONS: i32 = 3;
 
 /// The three services on the in-process log and store; stopped on drop.
 pub struct Stack {
     pub api_url: String,
     pub dashboard_url: String,
     pub bus: Arc<MemoryBus>,
-    _stop: DropGuard,
+    _system: System,
 }
 
 impl Stack {
     /// The API, the stream job and the dashboard.
     pub async fn start() -> Self {
-        Self::build(true, ApiSettings::default()).await
+        Self::build(true, &[]).await
     }
 
     /// The API and the dashboard, no stream job: nothing sent is ever counted.
     pub async fn without_job() -> Self {
-        Self::build(false, ApiSettings::default()).await
+        Self::build(false, &[]).await
     }
 
     /// The API requiring `key`, the dashboard, no stream job.
     pub async fn with_api_key(key: &str) -> Self {
-        let settings = ApiSettings {
-            api_keys: vec![key.to_owned()],
-            ..ApiSettings::default()
-        };
-        Self::build(false, settings).await
+        Self::build(false, &["--api-keys", key]).await
     }
 
-    async fn build(with_job: bool, api_settings: ApiSettings) -> Self {
-        let bus = Arc::new(MemoryBus::new());
-        bus.create_topic(TOPIC, PARTITIONS as usize);
-        bus.create_topic(DEAD_LETTER_TOPIC, 1);
-        bus.create_topic(RESULTS_TOPIC, 1);
-        let store = Arc::new(MemoryStore::new());
-        let stop = CancellationToken::new();
-
-        let api = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let api_url = format!("http://{}", api.local_addr().unwrap());
-        let api_state = producer_api::AppState::new(bus.clone(), TOPIC, api_settings);
-        tokio::spawn(producer_api::serve(
-            api,
-            api_state,
-            stop.clone().cancelled_owned(),
-        ));
-
-        if with_job {
-            let job = StreamJob::new(
-                Box::new(bus.subscribe(TOPIC).unwrap()),
-                store.clone(),
-                bus.clone(),
-                TOPIC,
-                JobSettings::default(),
-                Arc::new(JobMetrics::default()),
-                stop.clone(),
-            )
-            .unwrap();
-            tokio::spawn(async move { job.run().await.unwrap() });
-        }
-
-        let dashboard = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let dashboard_url = format!("http://{}", dashboard.local_addr().unwrap());
-        let settings = DashboardSettings {
-            producer_api_url: api_url.clone(),
-            push_interval: Duration::from_millis(50),
-            ..DashboardSettings::default()
+    async fn build(stream_job: bool, flags: &[&str]) -> Self {
+        wordfreq_testkit::init_test_log(
+            "wordfreq=debug,producer_api=debug,stream_job=debug,dashboard=debug",
+        );
+        let mut args = Cli::try_parse_from(
+            [
+                "wordfreq",
+                "--api-addr",
+                "127.0.0.1:0",
+                "--dashboard-addr",
+                "127.0.0.1:0",
+            ]
+            .iter()
+            .chain(flags),
+        )
+        .unwrap()
+        .system;
+        args.dashboard.push_interval = Duration::from_millis(50);
+        let wiring = Wiring {
+            stream_job,
+            // The tests read back every record the API put on the log.
+            input_retention: Retention::Forever,
+            ..Wiring::default()
         };
-        let state = dashboard::AppState::new(store, settings).unwrap();
-        tokio::spawn(dashboard::serve(
-            dashboard,
-            state,
-            stop.clone().cancelled_owned(),
-        ));
-
+        let system = System::start(args, wiring).await.unwrap();
         Self {
-            api_url,
-            dashboard_url,
-            bus,
-            _stop: stop.drop_guard(),
+            api_url: format!("http://{}", system.api_addr),
+            dashboard_url: format!("http://{}", system.dashboard_addr),
+            bus: system.memory_bus().expect("the in-process log").clone(),
+            _system: system,
         }
     }
 
     /// Every record the API put on the log, partition by partition, each in log order.
     pub fn records(&self) -> Vec<Vec<TextRecord>> {
-        (0..PARTITIONS)
+        (0..INPUT_PARTITIONS)
             .map(|partition| {
                 self.bus
-                    .read(TOPIC, partition, 0, usize::MAX)
+                    .read(INPUT_TOPIC, partition, 0, usize::MAX)
                     .iter()
                     .map(|record| serde_json::from_slice(&record.value).unwrap())
                     .collect()
