@@ -12,7 +12,6 @@ use rdkafka::message::Message;
 use serde_json::Value;
 use tokio::sync::oneshot;
 use wordfreq_bus::{KafkaArgs, KafkaPublisher, MemoryBus, Publisher};
-use wordfreq_runtime::{LogArgs, LogFormat};
 use wordfreq_testkit::{KafkaBroker, TestNames, free_port};
 
 /// Bound on any wait in these tests.
@@ -76,20 +75,6 @@ pub async fn spawn_memory_app(settings: ApiSettings) -> TestApp {
     spawn(bus.clone(), "user_text".into(), settings, None, Some(bus)).await
 }
 
-/// The in-process API's logs and spans on stderr when `TEST_LOG` is set (`RUST_LOG` still filters);
-/// otherwise no subscriber is installed and the tests stay quiet.
-fn init_test_log() {
-    if std::env::var_os("TEST_LOG").is_some() {
-        // Idempotent: every test of the binary calls it, the first one installs the subscriber.
-        wordfreq_runtime::init_tracing(
-            &LogArgs {
-                log_format: LogFormat::Text,
-            },
-            "producer_api=debug,tower_http=debug",
-        );
-    }
-}
-
 async fn spawn(
     publisher: Arc<dyn Publisher>,
     topic: String,
@@ -97,7 +82,8 @@ async fn spawn(
     broker: Option<KafkaBroker>,
     memory: Option<Arc<MemoryBus>>,
 ) -> TestApp {
-    init_test_log();
+    // The in-process API's logs and spans, only when TEST_LOG is set.
+    wordfreq_testkit::init_test_log("producer_api=debug,tower_http=debug");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (shutdown, stop) = oneshot::channel();
