@@ -60,6 +60,8 @@ async fn read_words(state: &AppState, params: &WordsParams) -> Result<WordsBody,
     })
 }
 
+// The handlers' spans name the view by its window and limit, not by `q`: that is the user's text.
+#[tracing::instrument(skip_all, fields(window = params.window.code(), limit = params.limit))]
 pub async fn words(
     State(state): State<AppState>,
     ParsedQuery(params): ParsedQuery<WordsParams>,
@@ -75,6 +77,7 @@ pub struct StatsBody {
     pub data_age_seconds: Option<f64>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn stats(State(state): State<AppState>) -> Result<Json<StatsBody>, DashboardError> {
     let stats = state.reader().store().stats().await?;
     let data_age_seconds =
@@ -122,6 +125,7 @@ fn export_name(extension: &str) -> String {
     )
 }
 
+#[tracing::instrument(skip_all, fields(window = params.window.code(), limit = params.limit))]
 pub async fn export_csv(
     State(state): State<AppState>,
     ParsedQuery(params): ParsedQuery<WordsParams>,
@@ -159,6 +163,7 @@ fn defuse_formula(word: &str) -> String {
     }
 }
 
+#[tracing::instrument(skip_all, fields(window = params.window.code(), limit = params.limit))]
 pub async fn export_json(
     State(state): State<AppState>,
     ParsedQuery(params): ParsedQuery<WordsParams>,

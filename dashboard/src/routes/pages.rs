@@ -136,6 +136,7 @@ struct SubmitTemplate<'a> {
 }
 
 /// `GET /`: the whole page, for the view in the URL.
+#[tracing::instrument(skip_all, fields(window = tracing::field::Empty, limit = tracing::field::Empty))]
 pub async fn page(
     State(state): State<AppState>,
     uri: axum::http::Uri,
@@ -149,6 +150,7 @@ pub async fn page(
             )),
         ),
     };
+    note_view(&params);
     let generation = state.live().generation();
     let live_html = render_live(&state, &params).await?;
     let page = PageTemplate {
@@ -167,11 +169,13 @@ pub async fn page(
 }
 
 /// `GET /fragments/main`: `#live` for a view the controls changed; the address bar follows.
+#[tracing::instrument(skip_all, fields(window = tracing::field::Empty, limit = tracing::field::Empty))]
 pub async fn main_fragment(
     State(state): State<AppState>,
     uri: axum::http::Uri,
 ) -> Result<Response, DashboardError> {
     let params = parse_query::<PageParams>(uri.query().unwrap_or_default())?.within_controls();
+    note_view(&params);
     let html = render_live(&state, &params).await?;
     let mut response = Html(html).into_response();
     if let Ok(url) = HeaderValue::from_str(&format!("/?{}", params.to_query())) {
@@ -181,12 +185,22 @@ pub async fn main_fragment(
 }
 
 /// `GET /fragments/words`: `#words`, refreshed (the content of `#live`).
+#[tracing::instrument(skip_all, fields(window = tracing::field::Empty, limit = tracing::field::Empty))]
 pub async fn words_fragment(
     State(state): State<AppState>,
     uri: axum::http::Uri,
 ) -> Result<Html<String>, DashboardError> {
     let params = parse_query::<PageParams>(uri.query().unwrap_or_default())?.within_controls();
+    note_view(&params);
     Ok(Html(render_words(&state, &params).await?))
+}
+
+/// Puts the view a page handler read from its URL on the handler's span: the window and the limit,
+/// not the searches, which are the user's text and up to 100 characters each.
+fn note_view(params: &PageParams) {
+    let span = tracing::Span::current();
+    span.record("window", params.window.code());
+    span.record("limit", params.limit);
 }
 
 /// `GET /fragments/health`: the health panel.
@@ -311,6 +325,8 @@ pub struct SubmitForm {
 /// `POST /submit`: the form, proxied to the producer API. The answer is the outcome to show under
 /// the form, with the API's status (htmx is configured to show error answers too); on success it
 /// also clears the text area and asks `#words` to refresh.
+// The text is the user's and may be large: only its length goes on the span.
+#[tracing::instrument(skip_all, fields(text_bytes = form.text.len()))]
 pub async fn submit(
     State(state): State<AppState>,
     headers: HeaderMap,
