@@ -81,17 +81,9 @@ pub const ENVIRONMENT: &[(&str, &str)] = &[
 /// may touch them all.
 pub const DEFAULT_REDIS_PREFIX: &str = "{wordfreq}:";
 
-/// Fields of the stats hash.
-pub mod stats {
-    pub const TOTAL_WORDS: &str = "total_words";
-    pub const RECORDS_PROCESSED: &str = "records_processed";
-    pub const INVALID_RECORDS: &str = "invalid_records";
-    pub const LATE_RECORDS: &str = "late_records";
-    pub const BATCHES: &str = "batches";
-    pub const LAST_UPDATED: &str = "last_updated";
-}
-
-/// The Redis keys of one deployment (one prefix).
+/// The Redis keys of one deployment (one prefix). Only the store uses them: this moves to
+/// `wordfreq_store::keys` (which re-exports it meanwhile) once stream-job's scaling bench imports
+/// it from there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedisKeys {
     prefix: String,
@@ -130,7 +122,7 @@ impl RedisKeys {
         format!("{}wintotal:{start_secs}", self.prefix)
     }
 
-    /// Hash of the [`stats`] fields.
+    /// Hash of the stats fields (`wordfreq_store::keys::stats`).
     pub fn stats(&self) -> String {
         format!("{}stats", self.prefix)
     }

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use wordfreq_domain::{Batch, TopWords, WordCounts, WordQuery};
 
 pub mod eviction;
+pub mod keys;
 pub mod memory;
 pub mod redis;
 

@@ -14,9 +14,9 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
-use wordfreq_domain::names::RedisKeys;
 use wordfreq_domain::{TopWords, WordCounts, WordQuery};
 
+use crate::keys::RedisKeys;
 use crate::{Applied, FencedBatch, MemoryStatus, Stats, Store, StoreError, Update, View};
 
 /// Counts in memory.

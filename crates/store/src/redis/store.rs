@@ -12,11 +12,11 @@ use futures::StreamExt;
 use futures::stream::BoxStream;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Script, Value};
-use wordfreq_domain::names::{RedisKeys, stats};
 use wordfreq_domain::{TopWords, WordCounts, WordQuery};
 
 use super::error::{protocol, unavailable};
 use super::memory_status;
+use crate::keys::{RedisKeys, stats};
 use crate::{Applied, FencedBatch, MemoryStatus, Stats, Store, StoreError, Update, View};
 
 /// How long one Redis command may take before the store reports itself unavailable.
