@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use wordfreq_runtime::{LogArgs, LogFormat};
 use wordfreq_testkit::free_port;
 
 use crate::stack::Stack;
@@ -22,20 +21,9 @@ use crate::stack::Stack;
 const VISIBLE_WITHIN: Duration = Duration::from_secs(2);
 /// Bound on the other waits.
 const WAIT: Duration = Duration::from_secs(20);
-
-/// The in-process services' logs and spans on stderr when `TEST_LOG` is set (`RUST_LOG` still
-/// filters); otherwise no subscriber is installed and the tests stay quiet.
-fn init_test_log() {
-    if std::env::var_os("TEST_LOG").is_some() {
-        // Idempotent: every test of the binary calls it, the first one installs the subscriber.
-        wordfreq_runtime::init_tracing(
-            &LogArgs {
-                log_format: LogFormat::Text,
-            },
-            "dashboard=debug,producer_api=debug,stream_job=info,wordfreq_store=debug,tower_http=debug",
-        );
-    }
-}
+/// What the in-process services log with `TEST_LOG` set (and no `RUST_LOG`); nothing without it.
+const TEST_LOG_FILTER: &str =
+    "dashboard=debug,producer_api=debug,stream_job=info,wordfreq_store=debug,tower_http=debug";
 
 /// chromedriver on a free port, with a Chromium session; both end when this is dropped.
 struct Browser {
@@ -205,7 +193,7 @@ fn screenshots_dir() -> PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_submits_text_sees_it_counted_live_narrows_the_view_and_downloads_it() {
-    init_test_log();
+    wordfreq_testkit::init_test_log(TEST_LOG_FILTER);
     let stack = Stack::start().await;
     let browser = Browser::start().await;
     stack.warm_up(Duration::from_secs(60)).await;
@@ -387,7 +375,7 @@ async fn wait_for_download(dir: &Path, extension: &str) -> String {
 /// up, a submission from the page succeeds and the health panel says online, not offline.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dashboard_started_before_the_producer_api_shows_it_online_once_it_answers() {
-    init_test_log();
+    wordfreq_testkit::init_test_log(TEST_LOG_FILTER);
     let mut stack = Stack::start_before_the_api().await;
     let browser = Browser::start().await;
     let client = &browser.client;

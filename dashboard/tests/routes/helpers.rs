@@ -15,7 +15,6 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tower::ServiceExt;
 use wordfreq_bus::MemoryBus;
 use wordfreq_domain::{Batch, Timeliness, Tokenizer, Windows};
-use wordfreq_runtime::{LogArgs, LogFormat};
 use wordfreq_store::{FencedBatch, MemoryStore, OffsetRange, Store};
 use wordfreq_testkit::free_port;
 
@@ -53,20 +52,6 @@ pub fn settings(url: &str) -> DashboardSettings {
     }
 }
 
-/// The dashboard's logs and spans on stderr when `TEST_LOG` is set (`RUST_LOG` still filters);
-/// otherwise no subscriber is installed and the tests stay quiet.
-fn init_test_log() {
-    if std::env::var_os("TEST_LOG").is_some() {
-        // Idempotent: every test of the binary calls it, the first one installs the subscriber.
-        wordfreq_runtime::init_tracing(
-            &LogArgs {
-                log_format: LogFormat::Text,
-            },
-            "dashboard=debug,wordfreq_store=debug,tower_http=debug",
-        );
-    }
-}
-
 /// An address where nothing listens.
 pub fn closed_url() -> String {
     let port = free_port();
@@ -93,7 +78,8 @@ impl TestDashboard {
     }
 
     pub fn with_settings(store: Arc<dyn Store>, settings: DashboardSettings) -> Self {
-        init_test_log();
+        // The dashboard's logs and spans, only when TEST_LOG is set.
+        wordfreq_testkit::init_test_log("dashboard=debug,wordfreq_store=debug,tower_http=debug");
         let state = AppState::new(store.clone(), settings).unwrap();
         Self {
             state,
