@@ -4,7 +4,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wordfreq_domain::record::check_event_time;
 use wordfreq_domain::{Tokenizer, Windows, decode_record};
 
 fuzz_target!(|data: &[u8]| {
@@ -24,10 +23,7 @@ fuzz_target!(|data: &[u8]| {
         .and_then(|json| json.get("text"))
         .and_then(serde_json::Value::as_str);
     assert_eq!(Some(record.text.as_str()), text);
-    let event_ms = record
-        .timestamp
-        .map_or(broker_ms, |time| time.timestamp_millis());
-    if check_event_time(event_ms, broker_ms).is_ok() {
+    if let Ok(event_ms) = record.event_time_ms(broker_ms) {
         let window = Windows::new(std::time::Duration::from_secs(60))
             .unwrap()
             .window_of(event_ms);

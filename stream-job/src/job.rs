@@ -22,7 +22,7 @@ use wordfreq_bus::{
     BusError, ConsumerEvent, IncomingRecord, OutgoingRecord, Publisher, Subscriber,
 };
 use wordfreq_domain::names::{DEAD_LETTER_TOPIC, RESULTS_TOPIC};
-use wordfreq_domain::record::{check_event_time, format_timestamp};
+use wordfreq_domain::record::format_timestamp;
 use wordfreq_domain::{
     Batch, InvalidRecord, Timeliness, Tokenizer, Watermark, Window, Windows, decode_record,
 };
@@ -424,10 +424,8 @@ impl StreamJob {
         let broker_ms = record.timestamp_ms.unwrap_or(now);
         let decoded =
             decode_record(record.value.as_deref().unwrap_or_default()).and_then(|decoded| {
-                let event_ms = decoded
-                    .timestamp
-                    .map_or(broker_ms, |time| time.timestamp_millis());
-                check_event_time(event_ms, broker_ms).map(|()| (decoded.text, event_ms))
+                let event_ms = decoded.event_time_ms(broker_ms)?;
+                Ok((decoded.text, event_ms))
             });
         match decoded {
             Ok((text, event_ms)) => {

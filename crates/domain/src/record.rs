@@ -36,6 +36,19 @@ pub struct DecodedRecord {
     pub timestamp: Option<DateTime<Utc>>,
 }
 
+impl DecodedRecord {
+    /// The event time windows are cut on, in Unix milliseconds: the record's own timestamp, else
+    /// the broker's (`broker_ms`), refused by [`check_event_time`] when implausible next to the
+    /// broker's. One rule, so the job, the proptests and the fuzz target cannot drift apart.
+    pub fn event_time_ms(&self, broker_ms: i64) -> Result<i64, InvalidRecord> {
+        let event_ms = self
+            .timestamp
+            .map_or(broker_ms, |time| time.timestamp_millis());
+        check_event_time(event_ms, broker_ms)?;
+        Ok(event_ms)
+    }
+}
+
 /// Why a record on the topic cannot be counted. [`InvalidRecord::reason`] is the stable name that
 /// goes into the dead-letter header.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -214,6 +227,25 @@ mod tests {
         );
         assert_eq!(
             check_event_time(-1, now).unwrap_err().reason(),
+            "absurd_timestamp"
+        );
+    }
+
+    #[test]
+    fn the_event_time_is_the_records_own_timestamp_else_the_brokers_and_never_an_absurd_one() {
+        let broker_ms = 1_700_000_000_000;
+        let own = decode_record(br#"{"text":"x","timestamp":"2023-11-14T22:13:20.123Z"}"#).unwrap();
+        assert_eq!(own.event_time_ms(broker_ms), Ok(1_700_000_000_123));
+        let without = decode_record(br#"{"text":"x"}"#).unwrap();
+        assert_eq!(without.event_time_ms(broker_ms), Ok(broker_ms));
+        let future = decode_record(br#"{"text":"x","timestamp":"2999-01-01T00:00:00Z"}"#).unwrap();
+        assert_eq!(
+            future.event_time_ms(broker_ms).unwrap_err().reason(),
+            "absurd_timestamp"
+        );
+        // A broker time before 1970 is refused too, when the record has none of its own.
+        assert_eq!(
+            without.event_time_ms(-1).unwrap_err().reason(),
             "absurd_timestamp"
         );
     }

@@ -4,7 +4,6 @@
 //! under libFuzzer in `fuzz/` (nightly, not in CI); this is the bounded version CI runs.
 
 use proptest::prelude::*;
-use wordfreq_domain::record::check_event_time;
 use wordfreq_domain::{Tokenizer, Windows, decode_record};
 
 /// Cases per property: a few thousand, a couple of seconds each in a debug build.
@@ -147,10 +146,7 @@ fn run_the_job_path(value: &[u8], broker_ms: i64, tokenizer: &Tokenizer) {
         }
     }
     let Ok(record) = decoded else { return };
-    let event_ms = record
-        .timestamp
-        .map_or(broker_ms, |time| time.timestamp_millis());
-    if check_event_time(event_ms, broker_ms).is_ok() {
+    if let Ok(event_ms) = record.event_time_ms(broker_ms) {
         let window = Windows::new(std::time::Duration::from_secs(60))
             .unwrap()
             .window_of(event_ms);
