@@ -1,0 +1,130 @@
+//! Waiting out a dependency that is down. A store call is retried with capped exponential backoff
+//! for as long as it takes: meanwhile nothing is consumed, so nothing is lost. A seek or a
+//! watermark query on the bus is tried only a few times, since the partition may no longer be
+//! ours; the partition's next record tries again. Every wait ends early when the job must stop.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use wordfreq_bus::{BusError, Subscriber};
+use wordfreq_store::StoreError;
+
+use crate::error::JobError;
+use crate::metrics::JobMetrics;
+
+/// The first wait between retries.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// Waits between retries while a dependency is down grow to this.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Seeks and watermark queries are tried this many times before a partition is left unpositioned.
+const BUS_ATTEMPTS: u32 = 4;
+
+/// How the job waits and retries, and what it noticed while doing so.
+pub(crate) struct Retry {
+    /// Ends every wait: the job's stop signal, or on shutdown the bound of the last flush.
+    stop: CancellationToken,
+    metrics: Arc<JobMetrics>,
+    /// Set when a store call succeeded after failing (the client reconnected): the policy is read
+    /// again before the next batch.
+    store_recovered: AtomicBool,
+}
+
+impl Retry {
+    pub(crate) fn new(stop: CancellationToken, metrics: Arc<JobMetrics>) -> Self {
+        Self {
+            stop,
+            metrics,
+            store_recovered: AtomicBool::new(false),
+        }
+    }
+
+    /// Makes `stop` end the waits from now on: on shutdown the job's own token is already
+    /// cancelled, and a fresh one bounds the last flush instead.
+    pub(crate) fn stop_on(&mut self, stop: CancellationToken) {
+        self.stop = stop;
+    }
+
+    /// Whether the store answered again after failing since the last call.
+    pub(crate) fn take_store_recovered(&self) -> bool {
+        self.store_recovered.swap(false, Ordering::AcqRel)
+    }
+
+    /// Sleeps for `duration`, or returns [`JobError::ShuttingDown`] as soon as the job must stop.
+    pub(crate) async fn pause(&self, duration: Duration) -> Result<(), JobError> {
+        tokio::select! {
+            () = self.stop.cancelled() => Err(JobError::ShuttingDown),
+            () = tokio::time::sleep(duration) => Ok(()),
+        }
+    }
+
+    /// Retries a store call with capped exponential backoff until it succeeds or the job stops;
+    /// meanwhile nothing is consumed.
+    pub(crate) async fn store<T, Call, Fut>(
+        &self,
+        what: &str,
+        mut call: Call,
+    ) -> Result<T, JobError>
+    where
+        Call: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, StoreError>>,
+    {
+        let mut backoff = FIRST_BACKOFF;
+        let mut failed = false;
+        loop {
+            match call().await {
+                Ok(value) => {
+                    if failed {
+                        self.store_recovered.store(true, Ordering::Release);
+                        self.metrics.store_full(None);
+                    }
+                    return Ok(value);
+                }
+                Err(StoreError::Full(reason)) => {
+                    // Nothing was written: the batch is kept whole and tried again.
+                    tracing::warn!(error = %reason, retry_in = ?backoff, "{what} refused: the store is full (maxmemory); keeping the batch");
+                    self.metrics.store_full(Some(&reason));
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, retry_in = ?backoff, "{what} failed; the store is unavailable");
+                }
+            }
+            failed = true;
+            self.pause(backoff).await?;
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Retries a seek (`Some(offset)`) or a query of the earliest offset (`None`) a few times;
+    /// `None` when it keeps failing (the partition may no longer be ours), rather than stalling
+    /// the job on one partition.
+    pub(crate) async fn bus(
+        &self,
+        subscriber: &mut dyn Subscriber,
+        what: &str,
+        partition: i32,
+        seek_to: Option<i64>,
+    ) -> Result<Option<i64>, JobError> {
+        let mut backoff = FIRST_BACKOFF;
+        for attempt in 1..=BUS_ATTEMPTS {
+            let outcome: Result<i64, BusError> = match seek_to {
+                Some(offset) => subscriber.seek(partition, offset).await.map(|()| offset),
+                None => subscriber.watermarks(partition).await.map(|(low, _)| low),
+            };
+            match outcome {
+                Ok(offset) => return Ok(Some(offset)),
+                Err(err) if attempt < BUS_ATTEMPTS => {
+                    tracing::warn!(partition, error = %err, retry_in = ?backoff, "{what} failed");
+                    self.pause(backoff).await?;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+                Err(err) => {
+                    tracing::warn!(partition, error = %err, "{what} keeps failing; the partition's next record tries again");
+                }
+            }
+        }
+        Ok(None)
+    }
+}
