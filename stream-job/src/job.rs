@@ -232,12 +232,7 @@ impl StreamJob {
                 Some(&next) => next,
                 None => match self
                     .retry
-                    .bus(
-                        &mut *self.subscriber,
-                        "reading the partition's watermarks",
-                        partition,
-                        None,
-                    )
+                    .earliest_offset(&mut *self.subscriber, partition)
                     .await?
                 {
                     Some(earliest) => earliest,
@@ -245,11 +240,10 @@ impl StreamJob {
                 },
             };
             self.positions.set(partition, next);
-            if self
+            if !self
                 .retry
-                .bus(&mut *self.subscriber, "seeking", partition, Some(next))
+                .seek(&mut *self.subscriber, partition, next)
                 .await?
-                .is_none()
             {
                 self.positions.remove(partition);
             }
@@ -276,11 +270,10 @@ impl StreamJob {
                     seen = record.offset,
                     "records missing; seeking back"
                 );
-                if self
+                if !self
                     .retry
-                    .bus(&mut *self.subscriber, "seeking", partition, Some(resume_at))
+                    .seek(&mut *self.subscriber, partition, resume_at)
                     .await?
-                    .is_none()
                 {
                     self.positions.remove(partition);
                 }

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 use wordfreq_bus::{BusError, Subscriber};
 use wordfreq_store::StoreError;
@@ -97,24 +99,57 @@ impl Retry {
         }
     }
 
-    /// Retries a seek (`Some(offset)`) or a query of the earliest offset (`None`) a few times;
-    /// `None` when it keeps failing (the partition may no longer be ours), rather than stalling
-    /// the job on one partition.
-    pub(crate) async fn bus(
+    /// Seeks `partition` to `offset`, a few times if need be; `false` when it keeps failing.
+    pub(crate) async fn seek(
         &self,
         subscriber: &mut dyn Subscriber,
+        partition: i32,
+        offset: i64,
+    ) -> Result<bool, JobError> {
+        let sought = self
+            .bus("seeking", partition, subscriber, |subscriber| {
+                subscriber.seek(partition, offset)
+            })
+            .await?;
+        Ok(sought.is_some())
+    }
+
+    /// The earliest offset `partition` still holds, asked a few times if need be; `None` when the
+    /// query keeps failing.
+    pub(crate) async fn earliest_offset(
+        &self,
+        subscriber: &mut dyn Subscriber,
+        partition: i32,
+    ) -> Result<Option<i64>, JobError> {
+        self.bus(
+            "reading the partition's watermarks",
+            partition,
+            subscriber,
+            |subscriber| {
+                subscriber
+                    .watermarks(partition)
+                    .map(|marks| marks.map(|(low, _)| low))
+                    .boxed()
+            },
+        )
+        .await
+    }
+
+    /// Tries a bus call on `partition` up to [`BUS_ATTEMPTS`] times; `None` when it keeps failing
+    /// (the partition may no longer be ours), rather than stalling the job on one partition.
+    async fn bus<T>(
+        &self,
         what: &str,
         partition: i32,
-        seek_to: Option<i64>,
-    ) -> Result<Option<i64>, JobError> {
+        subscriber: &mut dyn Subscriber,
+        // A boxed future rather than an async closure: the latter's borrow of the closure makes
+        // rustc unable to prove the job's future `Send`.
+        mut call: impl for<'s> FnMut(&'s mut dyn Subscriber) -> BoxFuture<'s, Result<T, BusError>>,
+    ) -> Result<Option<T>, JobError> {
         let mut backoff = FIRST_BACKOFF;
         for attempt in 1..=BUS_ATTEMPTS {
-            let outcome: Result<i64, BusError> = match seek_to {
-                Some(offset) => subscriber.seek(partition, offset).await.map(|()| offset),
-                None => subscriber.watermarks(partition).await.map(|(low, _)| low),
-            };
-            match outcome {
-                Ok(offset) => return Ok(Some(offset)),
+            match call(&mut *subscriber).await {
+                Ok(value) => return Ok(Some(value)),
                 Err(err) if attempt < BUS_ATTEMPTS => {
                     tracing::warn!(partition, error = %err, retry_in = ?backoff, "{what} failed");
                     self.pause(backoff).await?;
