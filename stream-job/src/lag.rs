@@ -1,6 +1,6 @@
 //! Records waiting to be counted, as the broker's watermarks show them: the lag of each partition
 //! this instance holds (for `/metrics`), and the progress of every partition of the topic (for the
-//! unread-partitions watch, [`crate::watchdog`]).
+//! unread-partitions watch, [`crate::watchdog`]). Both read the watermarks the same way.
 
 use std::collections::BTreeMap;
 
@@ -12,19 +12,30 @@ use crate::metrics::JobMetrics;
 use crate::positions::Positions;
 use crate::watchdog::PartitionProgress;
 
-/// Sets each positioned partition's lag: records in it not yet counted. A failed query skips a
-/// partition until the next measurement.
+/// Each partition's (earliest offset, next offset), one broker round trip each. A partition whose
+/// query failed is left out: the next look asks again.
+async fn watermarks(
+    subscriber: &mut dyn Subscriber,
+    partitions: &[i32],
+) -> BTreeMap<i32, (i64, i64)> {
+    let mut marks = BTreeMap::new();
+    for &partition in partitions {
+        if let Ok(found) = subscriber.watermarks(partition).await {
+            marks.insert(partition, found);
+        }
+    }
+    marks
+}
+
+/// Sets each positioned partition's lag: records in it not yet counted.
 pub(crate) async fn measure_lag(
     subscriber: &mut dyn Subscriber,
     positions: &Positions,
     metrics: &JobMetrics,
 ) {
-    let positioned: Vec<(i32, i64)> = positions
-        .partitions()
-        .filter_map(|partition| Some((partition, positions.next(partition)?)))
-        .collect();
-    for (partition, next) in positioned {
-        if let Ok((_, high)) = subscriber.watermarks(partition).await {
+    let partitions: Vec<i32> = positions.partitions().collect();
+    for (partition, (_, high)) in watermarks(subscriber, &partitions).await {
+        if let Some(next) = positions.next(partition) {
             metrics.set_lag(partition, (high - next).max(0));
         }
     }
@@ -44,12 +55,13 @@ pub(crate) async fn partition_progress(
         return None;
     }
     let stored = store.offsets(topic).await.ok()?;
-    let mut progress = BTreeMap::new();
-    for partition in partitions {
-        if let Ok((low, end)) = subscriber.watermarks(partition).await {
+    let progress = watermarks(subscriber, &partitions)
+        .await
+        .into_iter()
+        .map(|(partition, (low, end))| {
             let counted = stored.get(&partition).copied().unwrap_or(low).max(low);
-            progress.insert(partition, PartitionProgress { counted, end });
-        }
-    }
+            (partition, PartitionProgress { counted, end })
+        })
+        .collect();
     Some(progress)
 }
