@@ -154,6 +154,7 @@ impl Batcher {
 
 impl Sealed {
     /// Applies the batch, retrying while the store is down or full, and counts the outcome.
+    #[tracing::instrument(name = "apply", skip_all, fields(batch = %self.batch.id, records = self.batch.counts.records()))]
     pub(crate) async fn apply(
         self,
         store: &dyn Store,

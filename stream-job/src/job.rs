@@ -251,6 +251,7 @@ impl StreamJob {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(partition = record.partition, offset = record.offset))]
     async fn take(&mut self, record: IncomingRecord) -> Result<(), JobError> {
         let partition = record.partition;
         // A batch's range starts at the position before its first record: the store's offset.
@@ -290,6 +291,7 @@ impl StreamJob {
     }
 
     /// Applies the open batch, then publishes the results of windows that closed.
+    #[tracing::instrument(skip_all, fields(records = self.batch.records()))]
     async fn flush(&mut self) -> Result<(), JobError> {
         if !self.batch.is_empty() {
             publish_dead_letters(self.batch.dead_letters(), &*self.publisher, &self.retry).await?;

@@ -44,6 +44,7 @@ pub(crate) fn dead_letter(record: &IncomingRecord, invalid: &InvalidRecord) -> O
 
 /// Publishes `letters` until the broker has acknowledged every one, retrying those it did not;
 /// the acknowledged ones leave `letters`, so a flush cut short by a shutdown repeats only the rest.
+#[tracing::instrument(skip_all, fields(dead_letters = letters.len()))]
 pub(crate) async fn publish_dead_letters(
     letters: &mut Vec<OutgoingRecord>,
     publisher: &dyn Publisher,
@@ -122,6 +123,7 @@ impl WindowResults {
     }
 }
 
+#[tracing::instrument(skip_all, fields(window = window.start_secs()))]
 async fn publish_window(
     window: Window,
     store: &dyn Store,
