@@ -20,4 +20,4 @@ pub mod watchdog;
 pub use config::{JobArgs, JobSettings};
 pub use error::JobError;
 pub use job::StreamJob;
-pub use metrics::JobMetrics;
+pub use metrics::{JobMetrics, serve_metrics};

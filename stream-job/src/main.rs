@@ -65,15 +65,12 @@ async fn main() -> anyhow::Result<()> {
         "wordfreq-stream-job",
     )
     .context("creating the Kafka consumer")?;
-    let server = tokio::spawn({
-        let stop = stop.clone();
-        let router = stream_job::metrics::router(metrics.clone(), store.clone());
-        async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(stop.cancelled_owned())
-                .await
-        }
-    });
+    let server = tokio::spawn(stream_job::serve_metrics(
+        listener,
+        metrics.clone(),
+        store.clone(),
+        stop.clone().cancelled_owned(),
+    ));
     tracing::info!(topic = %args.kafka.topic, group = %args.consumer_group, instance = instance_id.as_deref().unwrap_or("(dynamic)"), metrics = %args.metrics_addr, "stream job starting");
     let job = StreamJob::new(
         Box::new(subscriber),

@@ -1,8 +1,9 @@
 //! The stream job's `/metrics` and `/health` (on `METRICS_ADDR`): records, invalid and late
 //! records, batches by outcome, batch size, flush latency, per-partition lag, and the end-to-end
 //! latency from a record's event time to the flush that made it visible; the store's memory and
-//! refused writes; the partitions held and the group rejoins.
+//! refused writes; the partitions held and the group rejoins. [`serve_metrics`] serves both.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use serde_json::json;
+use tokio::net::TcpListener;
 use wordfreq_store::{MemoryStatus, Store};
 
 use crate::health::{JobHealth, Problem};
@@ -261,6 +263,20 @@ pub fn router(metrics: Arc<JobMetrics>, store: Arc<dyn Store>) -> Router {
         .route("/metrics", get(render))
         .route("/health", get(health))
         .with_state(Shared { metrics, store })
+}
+
+/// Serves [`router`] on `listener` until `shutdown` resolves: the stream job's metrics server, as
+/// its binary and the launcher run it. The caller binds, so it can read the port (a test binds
+/// port 0) and name the address in its own error.
+pub async fn serve_metrics(
+    listener: TcpListener,
+    metrics: Arc<JobMetrics>,
+    store: Arc<dyn Store>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(metrics, store))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn render(State(shared): State<Shared>) -> Response {

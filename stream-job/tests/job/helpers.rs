@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -286,6 +287,20 @@ impl Bed {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
+
+/// The job's `/metrics` and `/health` served on a free port, as the binary serves them, until the
+/// test ends; returns where.
+pub async fn serve_metrics(metrics: Arc<JobMetrics>, store: Arc<dyn Store>) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(stream_job::serve_metrics(
+        listener,
+        metrics,
+        store,
+        std::future::pending(),
+    ));
+    addr
 }
 
 /// Publishes raw values to `topic`, keyed by user, and waits until all are acknowledged.

@@ -7,7 +7,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use stream_job::JobMetrics;
 
-use crate::helpers::{Bed, WAIT, record_json, submissions};
+use crate::helpers::{Bed, WAIT, record_json, serve_metrics, submissions};
 
 #[tokio::test]
 async fn metrics_count_records_batches_and_end_to_end_latency_and_health_asks_the_store() {
@@ -23,11 +23,7 @@ async fn metrics_count_records_batches_and_end_to_end_latency_and_health_asks_th
 
     bed.produce(values).await;
     bed.wait_for_records(&*store, 500).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, stream_job::metrics::router(metrics, store)).await
-    });
+    let addr = serve_metrics(metrics, store).await;
     let scrape = || async {
         reqwest::get(format!("http://{addr}/metrics"))
             .await

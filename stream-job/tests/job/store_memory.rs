@@ -14,7 +14,7 @@ use wordfreq_store::{EvictionPolicy, Store, View};
 use wordfreq_testkit::RedisServer;
 
 use crate::helpers::{
-    Bed, JobProcess, WAIT, expected_counts, job_command, record_json, submissions,
+    Bed, JobProcess, WAIT, expected_counts, job_command, record_json, serve_metrics, submissions,
 };
 
 async fn connection(url: &str) -> redis::aio::MultiplexedConnection {
@@ -261,12 +261,7 @@ async fn spawn_job_with_result(
 }
 
 async fn serve_health(metrics: Arc<JobMetrics>, store: Arc<dyn Store>) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(listener, stream_job::metrics::router(metrics, store)).await
-    });
-    format!("http://{addr}/health")
+    format!("http://{}/health", serve_metrics(metrics, store).await)
 }
 
 async fn get_health(url: &str) -> (u16, Value) {

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use wordfreq_bus::{BusError, ConsumerEvent, MemorySubscriber, Subscriber};
 use wordfreq_store::View;
 
-use crate::helpers::{Bed, WAIT, expected_counts, record_json, submissions};
+use crate::helpers::{Bed, WAIT, expected_counts, record_json, serve_metrics, submissions};
 
 /// Assigns nothing until [`Subscriber::rejoin`] has been called twice (so the job stays stuck,
 /// and unhealthy, past its first rejoin); then behaves as the in-process bus.
@@ -83,10 +83,10 @@ async fn a_member_left_without_partitions_while_records_wait_is_unhealthy_then_r
     .unwrap();
     let started = Instant::now();
     let job = tokio::spawn(job.run());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let health = format!("http://{}/health", listener.local_addr().unwrap());
-    let router = stream_job::metrics::router(metrics.clone(), store.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let health = format!(
+        "http://{}/health",
+        serve_metrics(metrics.clone(), store.clone()).await
+    );
 
     // Unhealthy while it holds nothing and the records wait, with the reason.
     let unhealthy = loop {
