@@ -112,3 +112,55 @@ impl Rejoin {
         self.wait = (self.wait * 2).min(MAX_REJOIN_WAIT);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rejoin_stagger_is_two_seconds_per_partition_held_plus_under_two_at_random() {
+        let mut rejoin = Rejoin::new();
+        rejoin.joined(Instant::now(), 3);
+        assert!(
+            (Duration::from_secs(6)..Duration::from_secs(8)).contains(&rejoin.stagger),
+            "{:?}",
+            rejoin.stagger
+        );
+        rejoin.joined(Instant::now(), 0);
+        assert!(
+            rejoin.stagger < Duration::from_secs(2),
+            "{:?}",
+            rejoin.stagger
+        );
+    }
+
+    #[test]
+    fn each_rejoin_doubles_the_wait_up_to_a_minute() {
+        let mut rejoin = Rejoin::new();
+        let waits: Vec<u64> = (0..6)
+            .map(|_| {
+                rejoin.rejoined(Instant::now());
+                rejoin.wait.as_secs()
+            })
+            .collect();
+        assert_eq!(waits, [8, 16, 32, 60, 60, 60]);
+    }
+
+    #[test]
+    fn partitions_that_go_unread_are_orphans_only_when_not_held() {
+        let mut rejoin = Rejoin::new();
+        let health = JobHealth::default();
+        let progress = BTreeMap::from([(0, PartitionProgress { counted: 0, end: 5 })]);
+        // Well past any wait: joined long ago, as far as the rule can tell.
+        rejoin.joined_at = Instant::now() - MAX_REJOIN_WAIT;
+        rejoin.unread.look(Instant::now() - UNREAD_AFTER, &progress);
+        let held = BTreeSet::from([0]);
+        assert!(rejoin.look(&progress, &held, "t", &health).is_none());
+        assert!(!health.has(Problem::NoPartitions));
+        let orphans = rejoin
+            .look(&progress, &BTreeSet::new(), "t", &health)
+            .expect("time to rejoin");
+        assert_eq!((orphans.partitions, orphans.waiting), (vec![0], 5));
+        assert!(health.reasons()[0].contains("holds no partitions"));
+    }
+}

@@ -163,3 +163,72 @@ impl Retry {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU32;
+
+    use tokio::time::Instant;
+
+    use super::*;
+
+    fn retry() -> Retry {
+        Retry::new(CancellationToken::new(), Arc::new(JobMetrics::default()))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_store_call_is_retried_with_doubling_waits_and_its_recovery_noted_once() {
+        let retry = retry();
+        let calls = AtomicU32::new(0);
+        let started = Instant::now();
+        let answer = retry
+            .store("reading", || async {
+                match calls.fetch_add(1, Ordering::Relaxed) {
+                    0 | 1 => Err(StoreError::Unavailable("down".into())),
+                    2 => Err(StoreError::Full("OOM".into())),
+                    _ => Ok(7),
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(answer, 7);
+        assert_eq!(started.elapsed(), Duration::from_millis(100 + 200 + 400));
+        assert!(retry.take_store_recovered());
+        assert!(!retry.take_store_recovered());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_waits_between_store_retries_stop_growing_at_the_cap() {
+        let retry = retry();
+        let calls = AtomicU32::new(0);
+        let started = Instant::now();
+        retry
+            .store("reading", || async {
+                if calls.fetch_add(1, Ordering::Relaxed) < 8 {
+                    Err(StoreError::Unavailable("down".into()))
+                } else {
+                    Ok(())
+                }
+            })
+            .await
+            .unwrap();
+        // 0.1 + 0.2 + 0.4 + 0.8 + 1.6 + 3.2 s, then the 5 s cap twice.
+        assert_eq!(started.elapsed(), Duration::from_millis(16_300));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_store_that_stays_down_is_waited_on_until_the_job_must_stop() {
+        let stop = CancellationToken::new();
+        let retry = Retry::new(stop.clone(), Arc::new(JobMetrics::default()));
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            stop.cancel();
+        });
+        let outcome: Result<(), JobError> = retry
+            .store("reading", || async {
+                Err(StoreError::Unavailable("down".into()))
+            })
+            .await;
+        assert!(matches!(outcome, Err(JobError::ShuttingDown)));
+    }
+}
