@@ -24,7 +24,7 @@ use chrono::Utc;
 use common::{fill_topic, publish_all, record_of};
 use serde_json::{Value, json};
 use wordfreq_bus::{KafkaArgs, KafkaPublisher};
-use wordfreq_domain::names::RedisKeys;
+use wordfreq_store::keys::RedisKeys;
 use wordfreq_store::{RedisStore, Store};
 use wordfreq_testkit::{
     KafkaBroker, Rebalance, RedisServer, TestNames, bench_setting, inherit_only_stdio,
