@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, Parser};
-use wordfreq_runtime::LogArgs;
+use wordfreq_service_kit::LogArgs;
 use wordfreq_store::RedisArgs;
 
 /// Shows the live word counts and submits text through the producer API.

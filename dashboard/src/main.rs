@@ -11,7 +11,7 @@ use wordfreq_store::RedisStore;
 async fn main() -> anyhow::Result<()> {
     let mut args = DashboardArgs::parse();
     args.settings.window_size = args.window_size;
-    wordfreq_runtime::init_tracing(&args.log, "dashboard=info,wordfreq_store=info");
+    wordfreq_service_kit::init_tracing(&args.log, "dashboard=info,wordfreq_store=info");
     let redis_url = args.redis.url();
     let store = RedisStore::connect(&redis_url, &args.redis.prefix)
         .await
@@ -21,7 +21,7 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("binding {} (is another process using the port?)", args.addr))?;
     tracing::info!(addr = %args.addr, producer_api = %args.settings.producer_api_url, "dashboard listening");
     let state = AppState::new(Arc::new(store), args.settings)?;
-    serve(listener, state, wordfreq_runtime::shutdown_signal())
+    serve(listener, state, wordfreq_service_kit::shutdown_signal())
         .await
         .context("serving")?;
     Ok(())

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser};
 use wordfreq_bus::KafkaArgs;
-use wordfreq_runtime::LogArgs;
+use wordfreq_service_kit::LogArgs;
 
 /// Accepts text over HTTP and writes it to Kafka, answering once the broker has it.
 #[derive(Debug, Clone, Parser)]

@@ -10,7 +10,7 @@ use wordfreq_bus::{KafkaPublisher, Publisher};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = ApiArgs::parse();
-    wordfreq_runtime::init_tracing(
+    wordfreq_service_kit::init_tracing(
         &args.log,
         "producer_api=info,wordfreq_bus=info,tower_http=info",
     );
@@ -34,7 +34,7 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("binding {} (is another process using the port?)", args.addr))?;
     tracing::info!(addr = %args.addr, topic = %args.kafka.topic, "producer API listening");
     let state = AppState::new(Arc::new(publisher), args.kafka.topic, args.settings);
-    serve(listener, state, wordfreq_runtime::shutdown_signal())
+    serve(listener, state, wordfreq_service_kit::shutdown_signal())
         .await
         .context("serving")?;
     Ok(())

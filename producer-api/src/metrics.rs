@@ -140,5 +140,5 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 
 /// `GET /metrics`.
 pub async fn render(State(state): State<AppState>) -> Response {
-    wordfreq_runtime::metrics_response(&state.metrics().registry)
+    wordfreq_service_kit::metrics_response(&state.metrics().registry)
 }

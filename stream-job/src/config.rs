@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser};
 use wordfreq_bus::KafkaArgs;
-use wordfreq_runtime::{LogArgs, TokenizerArgs};
+use wordfreq_service_kit::{LogArgs, TokenizerArgs};
 use wordfreq_store::RedisArgs;
 
 /// Counts the words of the input topic per event-time window and all-time, exactly once, into

@@ -17,7 +17,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = JobArgs::parse();
-    wordfreq_runtime::init_tracing(
+    wordfreq_service_kit::init_tracing(
         &args.log,
         "stream_job=info,wordfreq_bus=info,wordfreq_store=info",
     );
@@ -25,11 +25,14 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn({
         let stop = stop.clone();
         async move {
-            wordfreq_runtime::shutdown_signal().await;
+            wordfreq_service_kit::shutdown_signal().await;
             stop.cancel();
         }
     });
-    wordfreq_runtime::exit_if_still_running_after(stop.clone().cancelled_owned(), SHUTDOWN_GRACE);
+    wordfreq_service_kit::exit_if_still_running_after(
+        stop.clone().cancelled_owned(),
+        SHUTDOWN_GRACE,
+    );
 
     // Redis may come up after us: wait for it rather than fail, as for any outage later.
     let redis_url = args.redis.url();

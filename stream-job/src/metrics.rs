@@ -280,7 +280,7 @@ pub async fn serve_metrics(
 }
 
 async fn render(State(shared): State<Shared>) -> Response {
-    wordfreq_runtime::metrics_response(&shared.metrics.registry)
+    wordfreq_service_kit::metrics_response(&shared.metrics.registry)
 }
 
 async fn health(State(shared): State<Shared>) -> Response {

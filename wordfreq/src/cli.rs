@@ -3,7 +3,7 @@
 use std::io;
 
 use clap::{Parser, Subcommand};
-use wordfreq_runtime::TokenizerArgs;
+use wordfreq_service_kit::TokenizerArgs;
 
 use wordfreq_bus::KafkaArgs;
 use wordfreq_domain::names::INPUT_PARTITIONS;

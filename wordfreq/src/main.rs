@@ -23,7 +23,7 @@ fn main() -> anyhow::Result<()> {
 /// Runs until Ctrl-C or SIGTERM, then stops the API, lets the job count what it accepted, and
 /// stops the rest.
 async fn run_system(args: SystemArgs) -> anyhow::Result<()> {
-    wordfreq_runtime::init_tracing(
+    wordfreq_service_kit::init_tracing(
         &args.log,
         "wordfreq=info,producer_api=info,stream_job=info,dashboard=info,wordfreq_bus=info,wordfreq_store=info",
     );
@@ -37,7 +37,7 @@ async fn run_system(args: SystemArgs) -> anyhow::Result<()> {
     println!("  dashboard     http://localhost:{dashboard}");
     println!("  producer API  http://localhost:{api}  (docs: http://localhost:{api}/docs)");
     println!("  on {}; Ctrl-C stops it", system.backends());
-    wordfreq_runtime::shutdown_signal().await;
+    wordfreq_service_kit::shutdown_signal().await;
     system.stop().await?;
     Ok(())
 }

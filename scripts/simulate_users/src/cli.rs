@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use wordfreq_runtime::TokenizerArgs;
+use wordfreq_service_kit::TokenizerArgs;
 
 /// Submits texts to the producer API as users would, or as a load test.
 ///

@@ -13,10 +13,10 @@ async fn main() -> ExitCode {
     let stop = CancellationToken::new();
     let stopping = stop.clone();
     tokio::spawn(async move {
-        wordfreq_runtime::shutdown_signal().await;
+        wordfreq_service_kit::shutdown_signal().await;
         stopping.cancel();
         // The first Ctrl-C stops cleanly (bounded by the HTTP timeout); a second one does not wait.
-        wordfreq_runtime::shutdown_signal().await;
+        wordfreq_service_kit::shutdown_signal().await;
         eprintln!("interrupted again: exiting now");
         std::process::exit(130);
     });

@@ -13,7 +13,7 @@ use producer_api::ApiSettings;
 use stream_job::JobSettings;
 use wordfreq_bus::KafkaArgs;
 use wordfreq_bus::kafka::SecurityProtocol;
-use wordfreq_runtime::{Given, LogArgs};
+use wordfreq_service_kit::{Given, LogArgs};
 use wordfreq_store::RedisArgs;
 
 /// The variable that makes the launcher use Kafka rather than the in-process log.

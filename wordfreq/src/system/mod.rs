@@ -127,13 +127,12 @@ impl System {
             Some(addr) => {
                 let listener = bind(addr, "the stream job's metrics").await?;
                 let bound = local_addr(&listener, "stream job's metrics")?;
-                let router = stream_job::metrics::router(metrics.clone(), stores.shared.clone());
-                let stop = stop_rest.clone();
-                tokio::spawn(async move {
-                    axum::serve(listener, router)
-                        .with_graceful_shutdown(stop.cancelled_owned())
-                        .await
-                });
+                tokio::spawn(stream_job::serve_metrics(
+                    listener,
+                    metrics.clone(),
+                    stores.shared.clone(),
+                    stop_rest.clone().cancelled_owned(),
+                ));
                 Some(bound)
             }
             None => None,
