@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, header};
@@ -13,7 +14,6 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// Forget clients idle long enough to have a full quota again once this many are tracked.
 const TRACKED_CLIENTS_BEFORE_CLEANUP: usize = 10_000;
@@ -98,11 +98,10 @@ fn rate_limited(wait: std::time::Duration) -> ApiError {
 /// Refuses a submission without a valid key (when keys are configured) with 401, and one over
 /// its client's rate with 429 and `Retry-After`.
 pub async fn guard_submissions(
-    State(state): State<AppState>,
+    State(access): State<Arc<Access>>,
     mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let access = state.access();
     let key_index = presented_key(request.headers()).and_then(|key| access.key_index(key));
     if !access.api_keys.is_empty() && key_index.is_none() {
         return Err(ApiError::Unauthorized);

@@ -1,6 +1,7 @@
 //! Prometheus metrics (`GET /metrics`): requests by route and status, request latency, produce
 //! latency and produce failures. One registry per app instance, so tests read their own figures.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
@@ -12,8 +13,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::state::AppState;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -114,7 +113,7 @@ impl Metrics {
 
 /// Counts and times every request, labelled with the route it matched (not the raw path) and the
 /// method, so the label set stays bounded.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
@@ -129,7 +128,7 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     .to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
-    state.metrics().observe_request(
+    metrics.observe_request(
         &route,
         &method,
         response.status().as_u16(),
@@ -139,6 +138,6 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 }
 
 /// `GET /metrics`.
-pub async fn render(State(state): State<AppState>) -> Response {
-    wordfreq_service_kit::metrics_response(&state.metrics().registry)
+pub async fn render(State(metrics): State<Arc<Metrics>>) -> Response {
+    wordfreq_service_kit::metrics_response(&metrics.registry)
 }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use wordfreq_bus::Publisher;
 
 use crate::access::Access;
@@ -18,8 +19,8 @@ struct Shared {
     publisher: Arc<dyn Publisher>,
     topic: String,
     settings: ApiSettings,
-    access: Access,
-    metrics: Metrics,
+    access: Arc<Access>,
+    metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -31,9 +32,9 @@ impl AppState {
         Self(Arc::new(Shared {
             publisher,
             topic: topic.into(),
-            access: Access::new(&settings.api_keys, settings.rate_limit_per_sec),
+            access: Arc::new(Access::new(&settings.api_keys, settings.rate_limit_per_sec)),
             settings,
-            metrics: Metrics::default(),
+            metrics: Arc::default(),
         }))
     }
 
@@ -55,5 +56,19 @@ impl AppState {
 
     pub(crate) fn topic(&self) -> &str {
         &self.0.topic
+    }
+}
+
+// The access guard and the metrics middleware take only their part of the state, so their modules
+// need not know the state that holds them.
+impl FromRef<AppState> for Arc<Access> {
+    fn from_ref(state: &AppState) -> Self {
+        state.0.access.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<Metrics> {
+    fn from_ref(state: &AppState) -> Self {
+        state.0.metrics.clone()
     }
 }

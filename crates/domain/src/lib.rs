@@ -1,6 +1,7 @@
 //! The shared vocabulary of wordfreq, with no I/O: the record on the topic, the tokenizer, event-time
 //! windows and the watermark, batch aggregation, and the pinned names that cross service
-//! boundaries (topics, environment variables). Every service and tool uses these, so they count the same way everywhere.
+//! boundaries (topics, environment variables). Every service and tool uses these, so they count
+//! the same way everywhere.
 
 pub mod aggregate;
 pub mod names;
