@@ -1,4 +1,10 @@
-//! Why the stream job stops: the one error its loop, and each part the loop calls, returns.
+//! Why the stream job stops: the one error its loop, each part the loop calls, and its start-up as
+//! a service return.
+
+use std::io;
+use std::net::SocketAddr;
+
+use wordfreq_bus::BusError;
 
 /// Why the job stopped.
 #[derive(Debug, thiserror::Error)]
@@ -10,4 +16,18 @@ pub enum JobError {
     EvictingStore(String),
     #[error("shutting down")]
     ShuttingDown,
+    #[error("creating the Kafka {what}")]
+    Kafka {
+        what: &'static str,
+        #[source]
+        source: BusError,
+    },
+    #[error("binding {addr} for metrics (is another process using the port?)")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: io::Error,
+    },
+    #[error("serving /metrics and /health")]
+    Serve(#[source] io::Error),
 }

@@ -15,6 +15,7 @@ mod outputs;
 pub mod positions;
 mod rejoin;
 mod retry;
+pub mod service;
 pub mod watchdog;
 
 pub use config::{JobArgs, JobSettings};
