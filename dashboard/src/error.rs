@@ -17,6 +17,9 @@ pub enum DashboardError {
     Store(#[from] StoreError),
     #[error("rendering failed: {0}")]
     Render(#[from] askama::Error),
+    /// A setting no dashboard can run with (at start, never in answer to a request).
+    #[error("invalid setting {0}")]
+    Settings(String),
 }
 
 impl DashboardError {
@@ -24,7 +27,7 @@ impl DashboardError {
         match self {
             Self::BadQuery(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Render(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Render(_) | Self::Settings(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

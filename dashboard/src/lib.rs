@@ -7,19 +7,15 @@
 //! `GET /export.{csv,json}`, and the vendored assets under `/static/`.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
-use wordfreq_domain::Windows;
-use wordfreq_store::Store;
 
 pub mod api_client;
 pub mod charts;
@@ -30,81 +26,11 @@ pub mod live;
 pub mod params;
 pub mod reader;
 pub mod routes;
+mod state;
 
-use crate::api_client::ProducerApiClient;
 pub use crate::config::{DashboardArgs, DashboardSettings};
 pub use crate::error::DashboardError;
-use crate::live::Live;
-use crate::reader::Reader;
-
-/// What every request handler shares. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-struct Shared {
-    reader: Reader,
-    live: Arc<Live>,
-    producer_api: ProducerApiClient,
-    settings: DashboardSettings,
-    stop: CancellationToken,
-}
-
-impl AppState {
-    /// A dashboard over `store`. Nothing runs until [`AppState::start`] (the live pushes); the
-    /// router alone serves reads.
-    pub fn new(store: Arc<dyn Store>, settings: DashboardSettings) -> anyhow::Result<Self> {
-        let windows = Windows::new(settings.window_size)?;
-        Ok(Self(Arc::new(Shared {
-            reader: Reader::new(store, windows),
-            live: Arc::new(Live::default()),
-            producer_api: ProducerApiClient::new(
-                &settings.producer_api_url,
-                settings.producer_api_key.clone(),
-            ),
-            settings,
-            stop: CancellationToken::new(),
-        })))
-    }
-
-    pub fn reader(&self) -> &Reader {
-        &self.0.reader
-    }
-
-    pub fn live(&self) -> &Live {
-        &self.0.live
-    }
-
-    pub fn producer_api(&self) -> &ProducerApiClient {
-        &self.0.producer_api
-    }
-
-    pub fn settings(&self) -> &DashboardSettings {
-        &self.0.settings
-    }
-
-    /// Cancelled when the dashboard shuts down: the live pushes and event streams end.
-    pub fn stopping(&self) -> &CancellationToken {
-        &self.0.stop
-    }
-
-    /// Starts following the store's updates and checking health, until shutdown.
-    pub fn start(&self) {
-        let stop = &self.0.stop;
-        let store = self.0.reader.store_handle();
-        let settings = &self.0.settings;
-        tokio::spawn(self.0.live.clone().follow_updates(
-            store.clone(),
-            settings.push_interval,
-            stop.clone(),
-        ));
-        tokio::spawn(self.0.live.clone().watch_health(
-            self.0.producer_api.clone(),
-            store,
-            settings.health_interval,
-            stop.clone(),
-        ));
-    }
-}
+pub use crate::state::AppState;
 
 /// The dashboard's router, shared by `main`, the embedded mode and the tests.
 pub fn app(state: AppState) -> Router {
@@ -144,7 +70,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     state.start();
-    let stop = state.0.stop.clone();
+    let stop = state.stopping().clone();
     axum::serve(listener, app(state))
         .with_graceful_shutdown(async move {
             shutdown.await;

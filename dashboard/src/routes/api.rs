@@ -11,12 +11,12 @@ use serde::Serialize;
 use serde_json::json;
 use wordfreq_store::Stats;
 
-use crate::AppState;
 use crate::error::DashboardError;
 use crate::health::Health;
 use crate::params::{WindowChoice, WordsParams};
 use crate::reader::data_age;
 use crate::routes::ParsedQuery;
+use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
 pub struct WordCount {

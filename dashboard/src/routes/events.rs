@@ -12,10 +12,10 @@ use futures::{Stream, StreamExt, stream};
 use serde::{Deserialize, Deserializer};
 use tokio_stream::wrappers::WatchStream;
 
-use crate::AppState;
 use crate::params::parse_value;
 use crate::routes::ParsedQuery;
 use crate::routes::pages::render_health;
+use crate::state::AppState;
 
 /// `GET /events?seen=N`: `seen` is the refresh generation the page was rendered at.
 #[derive(Debug, Deserialize)]

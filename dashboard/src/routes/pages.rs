@@ -12,7 +12,6 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::AppState;
 use crate::api_client::SubmitError;
 use crate::charts::{self, Bar, Slice};
 use crate::error::DashboardError;
@@ -22,6 +21,7 @@ use crate::params::{
 };
 use crate::reader::{Read, data_age};
 use crate::routes::{assets, parse_query};
+use crate::state::AppState;
 use wordfreq_store::{EvictionPolicy, MemoryStatus};
 
 /// The hint of the original's empty state.
