@@ -14,7 +14,7 @@ use async_trait::async_trait;
 
 use tokio::sync::Notify;
 
-use crate::{
+use crate::contract::{
     BusError, ConsumerEvent, Delivery, IncomingRecord, OutgoingRecord, Publisher, Subscriber,
 };
 

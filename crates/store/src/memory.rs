@@ -16,8 +16,9 @@ use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use wordfreq_domain::{TopWords, WordCounts, WordQuery};
 
+use crate::contract::{Applied, FencedBatch, Stats, Store, StoreError, Update, View};
+use crate::eviction::MemoryStatus;
 use crate::keys::RedisKeys;
-use crate::{Applied, FencedBatch, MemoryStatus, Stats, Store, StoreError, Update, View};
 
 /// Counts in memory.
 pub struct MemoryStore {

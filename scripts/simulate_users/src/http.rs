@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::Error;
+use crate::outcome::Error;
 
 /// Longest wait for a TCP connection: a refused one fails at once, an unroutable host within this.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);

@@ -17,12 +17,12 @@ use wordfreq_domain::Tokenizer;
 
 use crate::cli::{DelayRange, LoadArgs};
 use crate::http::{Answer, ApiClient, DashboardClient, Outcome};
+use crate::outcome::{Conclusion, Error};
 use crate::report::Report;
 use crate::sent::Sent;
 use crate::summary::Summary;
 use crate::texts::{MARKER_CHARS, Markers, SENTENCES, TextPicker, user_id, with_marker};
 use crate::verify::{Expected, Timing, Verdict, Verifier};
-use crate::{Conclusion, Error};
 
 /// The progress bar, with running counts of answers. Drawn only on a terminal.
 struct Progress {

@@ -5,9 +5,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::SimulateArgs;
 use crate::http::ApiClient;
+use crate::outcome::{Conclusion, Error};
 use crate::report::{Latencies, millis, submission_line};
 use crate::texts::{SENTENCES, SIMULATE_SENTENCES, TextPicker};
-use crate::{Conclusion, Error};
 
 /// How many users take turns, as the original's `user_1` … `user_10`.
 const USERS: u32 = 10;

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use crate::Error;
 use crate::http::Outcome;
+use crate::outcome::Error;
 use crate::report::Report;
 use crate::sent::Sent;
 use crate::verify::{Verdict, Verification};

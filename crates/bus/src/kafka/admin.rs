@@ -8,7 +8,7 @@ use rdkafka::error::RDKafkaErrorCode;
 
 use super::args::KafkaArgs;
 use super::security::describe;
-use crate::BusError;
+use crate::contract::BusError;
 
 /// A topic the system needs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use clap::Args;
 use rdkafka::ClientConfig;
 
 use super::security::KafkaSecurity;
-use crate::BusError;
+use crate::contract::BusError;
 
 /// Where the Kafka cluster is; shared by every binary that talks to it.
 #[derive(Debug, Clone, Args)]

@@ -14,7 +14,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
 use super::args::KafkaArgs;
 use super::security::describe;
-use crate::{BusError, ConsumerEvent, IncomingRecord, Subscriber};
+use crate::contract::{BusError, ConsumerEvent, IncomingRecord, Subscriber};
 
 /// How long a seek or a watermark query may take.
 const CONSUMER_OP_TIMEOUT: Duration = Duration::from_secs(5);

@@ -20,7 +20,7 @@ use rdkafka::util::Timeout;
 
 use super::args::KafkaArgs;
 use super::security::describe;
-use crate::{BusError, Delivery, OutgoingRecord, Publisher};
+use crate::contract::{BusError, Delivery, OutgoingRecord, Publisher};
 
 /// How long a health check waits for the broker's metadata answer: below the 2 s the API promises,
 /// leaving room for the HTTP round trip.

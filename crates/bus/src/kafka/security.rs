@@ -13,7 +13,7 @@ use clap::{Args, ValueEnum};
 use rdkafka::ClientConfig;
 use rdkafka::error::KafkaError;
 
-use crate::BusError;
+use crate::contract::BusError;
 
 /// Kafka's `security.protocol`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]

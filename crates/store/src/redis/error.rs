@@ -1,6 +1,6 @@
 //! What a failed Redis call, or a reply this code cannot read, means for the store's callers.
 
-use crate::StoreError;
+use crate::contract::StoreError;
 
 /// What a failed Redis call means for the caller: full (`OOM`: the server refused a write under
 /// `maxmemory`, changing nothing) or unavailable.

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use redis::aio::ConnectionManager;
 
 use super::error::unavailable;
-use crate::{EvictionPolicy, MemoryStatus, StoreError};
+use crate::contract::StoreError;
+use crate::eviction::{EvictionPolicy, MemoryStatus};
 
 /// Whether Redis refused a command to this client (renamed or disabled `CONFIG`, an ACL without
 /// it) rather than failed to answer.

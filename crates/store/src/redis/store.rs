@@ -16,8 +16,9 @@ use wordfreq_domain::{TopWords, WordCounts, WordQuery};
 
 use super::error::{protocol, unavailable};
 use super::memory_status;
+use crate::contract::{Applied, FencedBatch, Stats, Store, StoreError, Update, View};
+use crate::eviction::MemoryStatus;
 use crate::keys::{RedisKeys, stats};
-use crate::{Applied, FencedBatch, MemoryStatus, Stats, Store, StoreError, Update, View};
 
 /// How long one Redis command may take before the store reports itself unavailable.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);

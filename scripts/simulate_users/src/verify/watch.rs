@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::expected::{Expected, Mismatch, Resolved, compare_resolved};
 use super::verdict::{Verdict, Verification};
-use crate::Error;
 use crate::http::{DashboardClient, WordsRead};
+use crate::outcome::Error;
 use crate::report::Latencies;
 
 /// Reading every count is the expensive read; while waiting it is made at most this often.
