@@ -15,6 +15,8 @@ use super::{SystemArgs, SystemError};
 
 /// The in-process topics nobody in the process reads keep this many records per partition.
 const KEPT_SIDE_RECORDS: usize = 10_000;
+/// The in-process store's file in `--data-dir`.
+const DATA_FILE: &str = "store.json";
 /// How often the in-process store is saved to `--data-dir` while running.
 const SAVE_INTERVAL: Duration = Duration::from_secs(5);
 /// At shutdown, how long the stream job may take to count what the API accepted last.
@@ -22,10 +24,12 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long Kafka may take to answer at start before the launcher gives up with an error.
 const STARTUP_CHECK: Duration = Duration::from_secs(5);
 
-/// The store, and the in-process one again when it is that (to save it).
+/// The store, and the in-process one again when it is that (to save it), with the file it is
+/// saved to when `--data-dir` is given.
 pub(super) struct Stores {
     pub shared: Arc<dyn Store>,
     pub memory: Option<Arc<MemoryStore>>,
+    pub data_file: Option<PathBuf>,
 }
 
 /// The bus the services share.
@@ -48,9 +52,15 @@ pub(super) async fn open_store(args: &SystemArgs) -> Result<Stores, SystemError>
                 url: redis.redacted_url(),
                 source,
             })?;
+        if args.data_dir.is_some() {
+            tracing::warn!(
+                "--data-dir applies to the in-process store only; Redis keeps its own data"
+            );
+        }
         return Ok(Stores {
             shared: Arc::new(store),
             memory: None,
+            data_file: None,
         });
     }
     let store = match &args.data_dir {
@@ -63,7 +73,7 @@ pub(super) async fn open_store(args: &SystemArgs) -> Result<Stores, SystemError>
                 }
             };
             std::fs::create_dir_all(dir).map_err(failed("creating the data directory"))?;
-            MemoryStore::load(&dir.join("store.json")).map_err(failed("loading the counts from"))?
+            MemoryStore::load(&dir.join(DATA_FILE)).map_err(failed("loading the counts from"))?
         }
         None => MemoryStore::new(),
     };
@@ -71,6 +81,7 @@ pub(super) async fn open_store(args: &SystemArgs) -> Result<Stores, SystemError>
     Ok(Stores {
         shared: store.clone(),
         memory: Some(store),
+        data_file: args.data_dir.as_ref().map(|dir| dir.join(DATA_FILE)),
     })
 }
 

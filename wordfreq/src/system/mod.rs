@@ -98,17 +98,6 @@ impl System {
 
         let stores = backends::open_store(&args).await?;
         let bus = backends::open_bus(&args, stores.shared.as_ref(), wiring.input_retention).await?;
-        let data_file = match (&args.data_dir, &stores.memory) {
-            (Some(dir), Some(_)) => Some(dir.join("store.json")),
-            (Some(_), None) => {
-                tracing::warn!(
-                    "--data-dir applies to the in-process store only; Redis keeps its own data"
-                );
-                None
-            }
-            _ => None,
-        };
-
         let stop_api = CancellationToken::new();
         let stop_rest = CancellationToken::new();
         let api_state =
@@ -164,7 +153,7 @@ impl System {
             stop_rest.clone().cancelled_owned(),
         ));
 
-        if let (Some(path), Some(memory)) = (&data_file, &stores.memory) {
+        if let (Some(path), Some(memory)) = (&stores.data_file, &stores.memory) {
             tokio::spawn(backends::save_periodically(
                 memory.clone(),
                 path.clone(),
@@ -179,7 +168,7 @@ impl System {
             topic,
             store: stores.shared,
             memory_store: stores.memory,
-            data_file,
+            data_file: stores.data_file,
             memory_bus: bus.memory,
             api,
             job,
