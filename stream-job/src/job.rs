@@ -36,7 +36,7 @@ use crate::retry::Retry;
 /// How often the consumer lag is measured (a broker round trip per partition).
 const LAG_INTERVAL: Duration = Duration::from_secs(5);
 /// How often the job looks whether partitions of its topic go unread.
-const WATCH_INTERVAL: Duration = Duration::from_secs(2);
+const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 /// How often the store's memory and eviction policy are read again: a reconnect the client made
 /// on its own, or a `CONFIG SET`, is seen within this.
 const STORE_CHECK_INTERVAL: Duration = Duration::from_secs(10);
@@ -92,7 +92,7 @@ impl StreamJob {
             topic_missing_logged: None,
             store_policy: None,
             assigned: BTreeSet::new(),
-            rejoin: Rejoin::new(),
+            rejoin: Rejoin::new(Instant::now()),
         })
     }
 
@@ -139,6 +139,7 @@ impl StreamJob {
             }
         }
         self.flush_before_exit().await;
+        self.subscriber.close().await;
         Ok(())
     }
 
@@ -196,10 +197,13 @@ impl StreamJob {
         else {
             return Ok(());
         };
-        let Some(orphans) =
-            self.rejoin
-                .look(&progress, &self.assigned, &self.topic, &self.metrics.health)
-        else {
+        let Some(orphans) = self.rejoin.look(
+            Instant::now(),
+            &progress,
+            &self.assigned,
+            &self.topic,
+            &self.metrics.health,
+        ) else {
             return Ok(());
         };
         tracing::warn!(

@@ -58,11 +58,6 @@ impl UnreadWatch {
         }
         unread
     }
-
-    /// Forgets what was seen: after a rejoin, the group gets time to settle again.
-    pub fn reset(&mut self) {
-        self.waiting.clear();
-    }
 }
 
 #[cfg(test)]
@@ -128,7 +123,6 @@ mod tests {
                 .look(start + UNREAD_AFTER * 3, &progress(&[(0, 60, 60)]))
                 .is_empty()
         );
-        watch.reset();
         assert!(
             watch
                 .look(start + UNREAD_AFTER * 4, &progress(&[(0, 60, 70)]))

@@ -112,4 +112,8 @@ pub trait Subscriber: Send + Sync {
     /// Records progress where standard lag tools look (Kafka's committed offsets). Best-effort:
     /// the caller's store, not this, is what it resumes from.
     fn commit(&mut self, next_offsets: &[(i32, i64)]) -> Result<(), BusError>;
+
+    /// Stops being a member, as a member that stops should, waiting a bounded time for the
+    /// broker; afterwards every call fails. Dropping a member never blocks, but need not leave.
+    async fn close(&mut self) {}
 }

@@ -118,6 +118,17 @@ impl KafkaBroker {
         self.owned("kill").kill();
     }
 
+    /// Freezes the broker (SIGSTOP): connections stay open and no request is answered, as with a
+    /// paused container or a cut network. Dropping the broker ends it.
+    pub fn pause(&mut self) {
+        self.owned("pause").pause();
+    }
+
+    /// Lets a paused broker go on.
+    pub fn resume(&mut self) {
+        self.owned("resume").resume();
+    }
+
     /// Restarts the broker on the same port and storage and waits until it answers.
     pub fn restart(&mut self) {
         self.owned("restart").restart();

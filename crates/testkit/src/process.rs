@@ -91,6 +91,24 @@ impl ServerProcess {
         self.signal_and_reap(Signal::SIGKILL, STOP_TIMEOUT);
     }
 
+    /// Freezes the server (SIGSTOP), as a paused container or a cut network does: its connections
+    /// stay open and nothing answers them. [`ServerProcess::resume`], a stop or a kill ends it.
+    pub fn pause(&mut self) {
+        self.signal(Signal::SIGSTOP);
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&mut self) {
+        self.signal(Signal::SIGCONT);
+    }
+
+    fn signal(&self, signal: Signal) {
+        if let Some(child) = &self.child {
+            let pid = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
+            kill(pid, signal).unwrap_or_else(|err| panic!("{signal} to {pid}: {err}"));
+        }
+    }
+
     /// Starts the server again on the same port with the same data directory. Panics if it does
     /// not come back.
     pub fn restart(&mut self) {
@@ -172,8 +190,10 @@ impl ServerProcess {
             return;
         };
         let pid = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
-        // The process may already be gone; reaping below tells the truth either way.
+        // The process may already be gone; reaping below tells the truth either way. A paused
+        // one acts on the signal only once it goes on.
         let _ = kill(pid, signal);
+        let _ = kill(pid, Signal::SIGCONT);
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if !matches!(child.try_wait(), Ok(None)) {

@@ -19,6 +19,13 @@ use crate::contract::{BusError, ConsumerEvent, IncomingRecord, Subscriber};
 /// How long a seek or a watermark query may take.
 const CONSUMER_OP_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long closing a consumer is waited for. librdkafka's close waits for the group coordinator's
+/// answers, and rdkafka's drop polls until it is closed with no bound (rust-rdkafka #509): with the
+/// broker gone mid-join it never is. Past this the close goes on by itself on its own thread.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Member = std::sync::Arc<StreamConsumer<RebalanceEvents>>;
+
 /// Forwards the group's rebalances to the subscriber's event stream.
 struct RebalanceEvents {
     events: tokio::sync::mpsc::UnboundedSender<ConsumerEvent>,
@@ -45,7 +52,8 @@ impl ConsumerContext for RebalanceEvents {
 
 /// A member of a Kafka consumer group on one topic.
 pub struct KafkaSubscriber {
-    consumer: std::sync::Arc<StreamConsumer<RebalanceEvents>>,
+    /// None once closed ([`Subscriber::close`]).
+    consumer: Option<Member>,
     topic: String,
     rebalances: tokio::sync::mpsc::UnboundedReceiver<ConsumerEvent>,
     /// What [`Subscriber::rejoin`] creates the next consumer from.
@@ -92,18 +100,33 @@ impl KafkaSubscriber {
         }
         let (consumer, rebalances) = subscribe(&config, &args.topic)?;
         Ok(Self {
-            consumer,
+            consumer: Some(consumer),
             topic: args.topic.clone(),
             rebalances,
             config,
         })
     }
+
+    fn consumer(&self) -> Result<&Member, BusError> {
+        self.consumer.as_ref().ok_or_else(closed)
+    }
 }
 
-type Subscription = (
-    std::sync::Arc<StreamConsumer<RebalanceEvents>>,
-    tokio::sync::mpsc::UnboundedReceiver<ConsumerEvent>,
-);
+impl Drop for KafkaSubscriber {
+    /// Never blocks the dropping thread, which may be an async worker or a runtime shutting down:
+    /// a subscriber not closed by [`Subscriber::close`] closes on its own thread.
+    fn drop(&mut self) {
+        if let Some(consumer) = self.consumer.take() {
+            drop(close_on_own_thread(consumer, false));
+        }
+    }
+}
+
+fn closed() -> BusError {
+    BusError::Unavailable("the Kafka consumer is closed".into())
+}
+
+type Subscription = (Member, tokio::sync::mpsc::UnboundedReceiver<ConsumerEvent>);
 
 /// A consumer on `config`, subscribed to `topic`, with its rebalances forwarded.
 fn subscribe(config: &ClientConfig, topic: &str) -> Result<Subscription, BusError> {
@@ -119,9 +142,46 @@ fn subscribe(config: &ClientConfig, topic: &str) -> Result<Subscription, BusErro
     Ok((std::sync::Arc::new(consumer), rebalances))
 }
 
+/// Closes `consumer` (after leaving the group, with `leave`) on a thread of its own; the receiver
+/// hears once it is closed.
+fn close_on_own_thread(consumer: Member, leave: bool) -> tokio::sync::oneshot::Receiver<()> {
+    let (closed, on_closed) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("kafka-consumer-close".into())
+        .spawn(move || {
+            if leave {
+                consumer.unsubscribe();
+            }
+            drop(consumer);
+            let _ = closed.send(());
+        });
+    if let Err(err) = spawned {
+        // The closure, and with it the consumer, was dropped here: closed, if slowly.
+        tracing::warn!(error = %err, "no thread to close the Kafka consumer on");
+    }
+    on_closed
+}
+
+/// Waits at most [`CLOSE_TIMEOUT`] for `consumer` to close on its own thread.
+async fn close_within_bound(consumer: Member, leave: bool) {
+    let on_closed = close_on_own_thread(consumer, leave);
+    if tokio::time::timeout(CLOSE_TIMEOUT, on_closed)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            timeout = ?CLOSE_TIMEOUT,
+            "the Kafka consumer did not close in time (is the broker reachable?); it goes on \
+             closing in the background"
+        );
+    }
+}
+
 #[async_trait]
 impl Subscriber for KafkaSubscriber {
     async fn next_event(&mut self) -> Result<ConsumerEvent, BusError> {
+        // The field, not `self.consumer()`, so `rebalances` can be borrowed beside it.
+        let consumer = self.consumer.as_ref().ok_or_else(closed)?;
         // Rebalances are reported while `recv` polls; hand them out before further records.
         if let Ok(event) = self.rebalances.try_recv() {
             return Ok(event);
@@ -129,7 +189,7 @@ impl Subscriber for KafkaSubscriber {
         tokio::select! {
             biased;
             Some(event) = self.rebalances.recv() => Ok(event),
-            message = self.consumer.recv() => {
+            message = consumer.recv() => {
                 let message = message.map_err(|err| match err {
                     KafkaError::MessageConsumption(RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::UnknownTopic) => {
                         BusError::Rejected(format!("topic {} does not exist", self.topic))
@@ -149,7 +209,7 @@ impl Subscriber for KafkaSubscriber {
     }
 
     async fn seek(&mut self, partition: i32, offset: i64) -> Result<(), BusError> {
-        let consumer = self.consumer.clone();
+        let consumer = self.consumer()?.clone();
         let topic = self.topic.clone();
         tokio::task::spawn_blocking(move || {
             // Right after an assignment the partition's fetcher may not be started yet, and
@@ -180,7 +240,7 @@ impl Subscriber for KafkaSubscriber {
     }
 
     async fn watermarks(&mut self, partition: i32) -> Result<(i64, i64), BusError> {
-        let consumer = self.consumer.clone();
+        let consumer = self.consumer()?.clone();
         let topic = self.topic.clone();
         tokio::task::spawn_blocking(move || {
             consumer.fetch_watermarks(&topic, partition, CONSUMER_OP_TIMEOUT)
@@ -191,7 +251,7 @@ impl Subscriber for KafkaSubscriber {
     }
 
     async fn topic_partitions(&mut self) -> Result<Vec<i32>, BusError> {
-        let consumer = self.consumer.clone();
+        let consumer = self.consumer()?.clone();
         let topic = self.topic.clone();
         tokio::task::spawn_blocking(move || {
             let metadata = consumer
@@ -216,15 +276,20 @@ impl Subscriber for KafkaSubscriber {
     async fn rejoin(&mut self) -> Result<(), BusError> {
         self.config.remove("group.instance.id");
         let (consumer, rebalances) = subscribe(&self.config, &self.topic)?;
-        let old = std::mem::replace(&mut self.consumer, consumer);
+        let old = self.consumer.replace(consumer);
         self.rebalances = rebalances;
-        // Closing waits for the broker's answers: not on an async worker.
-        tokio::task::spawn_blocking(move || {
-            old.unsubscribe();
-            drop(old);
-        })
-        .await
-        .map_err(|err| BusError::Unavailable(format!("closing the consumer: {err}")))
+        if let Some(old) = old {
+            close_within_bound(old, true).await;
+        }
+        Ok(())
+    }
+
+    /// A static member's close does not leave the group (its partitions wait for it for one
+    /// session timeout); a dynamic member's leaves, so the others take over at once.
+    async fn close(&mut self) {
+        if let Some(consumer) = self.consumer.take() {
+            close_within_bound(consumer, false).await;
+        }
     }
 
     fn commit(&mut self, next_offsets: &[(i32, i64)]) -> Result<(), BusError> {
@@ -233,7 +298,7 @@ impl Subscriber for KafkaSubscriber {
             list.add_partition_offset(&self.topic, partition, Offset::Offset(offset))
                 .map_err(|err| BusError::Rejected(err.to_string()))?;
         }
-        self.consumer
+        self.consumer()?
             .commit(&list, CommitMode::Async)
             .map_err(|err| BusError::Unavailable(format!("committing offsets: {err}")))
     }

@@ -386,3 +386,58 @@ mod memory_only {
         assert_eq!(subscriber.watermarks(1).await.unwrap().0, 40);
     }
 }
+
+/// What only the Kafka adapter has to get right: a group member whose broker hangs.
+mod kafka_only {
+    use std::time::Instant;
+
+    use super::*;
+
+    /// How long `close` may take: the adapter's bound (10 s) and some slack for a busy machine.
+    const CLOSE_BOUND: Duration = Duration::from_secs(15);
+
+    /// rdkafka's own drop of a group member polls until the coordinator has let it go, with no
+    /// bound (rust-rdkafka #509): with the broker hanging that may be never, and a job's shutdown,
+    /// or the runtime's under it, would hang there.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_member_whose_broker_hangs_closes_within_a_bound_and_drops_at_once() {
+        let mut harness = Kafka::start().await;
+        let record = OutgoingRecord::new(harness.topic(), "key", "value");
+        harness.publisher().publish(record).await.unwrap();
+        // Each in a group of its own, so each is assigned every partition and reads the record.
+        let mut joined_then_closed = harness.subscriber();
+        let mut joined_then_dropped = harness.subscriber();
+        read_records(&mut *joined_then_closed, 1).await;
+        read_records(&mut *joined_then_dropped, 1).await;
+        let joining_then_dropped = harness.subscriber();
+        // Not killed: a dead broker refuses connections and librdkafka gives up at once. One
+        // that hangs (paused, or cut off) leaves its close waiting for answers.
+        harness.broker.pause();
+
+        for (what, member) in [
+            ("a joined member", joined_then_dropped),
+            ("a member still joining", joining_then_dropped),
+        ] {
+            let (dropped, on_dropped) = std::sync::mpsc::channel();
+            // A thread of its own, so a drop that blocks fails this test instead of hanging it.
+            std::thread::spawn(move || {
+                drop(member);
+                let _ = dropped.send(());
+            });
+            assert!(
+                on_dropped.recv_timeout(Duration::from_secs(2)).is_ok(),
+                "dropping {what} blocked with the broker hanging"
+            );
+        }
+
+        let started = Instant::now();
+        joined_then_closed.close().await;
+        assert!(
+            started.elapsed() < CLOSE_BOUND,
+            "close took {:?}",
+            started.elapsed()
+        );
+        assert!(joined_then_closed.next_event().await.is_err());
+        assert!(joined_then_closed.commit(&[(0, 1)]).is_err());
+    }
+}
