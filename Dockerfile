@@ -1,14 +1,20 @@
-# syntax=docker/dockerfile:1
 # One multi-stage build for every wordfreq image. The dependency graph is compiled once in a layer
 # of its own (cargo-chef), so a change to wordfreq's code rebuilds only wordfreq; each service then
 # ships its one binary on Debian slim as a non-root user. Targets (docker-compose.yml builds each):
 #   producer-api, stream-job, dashboard  the three services
 #   tools                                `wordfreq` (init-topics, embedded mode) and scripts/kafka-init.sh
+#
+# The two base images are build arguments, the official ones by default. Where no registry can be
+# reached, scripts/docker-base-images.sh makes local stand-ins and prints the arguments that select
+# them (BUILDER_IMAGE=wordfreq-local/rust:1.95-slim-bookworm, RUNTIME_IMAGE=wordfreq-local/debian:
+# bookworm-slim). Both must be Debian bookworm: the package names below are its. No BuildKit-only
+# feature and no `# syntax=` line (it would pull a frontend image): the classic builder, which
+# docker-compose v1 uses, builds this file as BuildKit does.
 
-ARG RUST_VERSION=1.95
-ARG DEBIAN=bookworm
+ARG BUILDER_IMAGE=rust:1.95-slim-bookworm
+ARG RUNTIME_IMAGE=debian:bookworm-slim
 
-FROM rust:${RUST_VERSION}-slim-${DEBIAN} AS chef
+FROM ${BUILDER_IMAGE} AS chef
 # librdkafka is built from source by the rdkafka crate: a C toolchain, make, pkg-config, zlib, and
 # OpenSSL for TLS and SCRAM to Kafka.
 RUN apt-get update \
@@ -31,7 +37,7 @@ COPY . .
 RUN cargo build --release --locked \
     --bin wordfreq --bin producer-api --bin stream-job --bin dashboard
 
-FROM debian:${DEBIAN}-slim AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 # curl only for the health checks; ca-certificates for TLS to Kafka and Redis; zlib and OpenSSL,
 # which librdkafka links dynamically (tests/deploy.rs checks this list against `ldd`).
 RUN apt-get update \

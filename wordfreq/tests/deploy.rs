@@ -497,10 +497,16 @@ fn host_package(path: &str) -> Option<String> {
 fn the_runtime_stage_installs_every_library_the_binaries_link_and_the_build_their_headers() {
     let stages = dockerfile_stages();
     let dockerfile = std::fs::read_to_string(root().join("Dockerfile")).unwrap();
-    assert!(
-        dockerfile.contains(&format!("ARG DEBIAN={DEBIAN}")),
-        "the package names below are {DEBIAN}'s"
-    );
+    // The base images are build arguments; their defaults, the official images, are this release.
+    for default in [
+        format!("ARG BUILDER_IMAGE=rust:1.95-slim-{DEBIAN}"),
+        format!("ARG RUNTIME_IMAGE=debian:{DEBIAN}-slim"),
+    ] {
+        assert!(
+            dockerfile.lines().any(|line| line == default),
+            "{default}: the package names below are {DEBIAN}'s"
+        );
+    }
     let runtime = apt_packages(&stages, "runtime");
     let build = apt_packages(&stages, "builder");
     // rdkafka's `ssl` feature: librdkafka is compiled against OpenSSL's headers.
