@@ -195,17 +195,19 @@ EOF
 make_rust() {
     need_debian_image
     command -v rustup >/dev/null || die "rustup is not on PATH: the toolchain is copied from it"
-    local toolchain="$RUST_VERSION-x86_64-unknown-linux-gnu" candidate sysroot="" context="$WORK/rust"
-    # The toolchain named for the version, else whichever one (stable, the default) is that version.
-    for candidate in "$toolchain" stable default; do
-        if [ "$candidate" = default ]; then
-            candidate=$(rustup default 2>/dev/null | cut -d' ' -f1) || continue
+    local toolchain="$RUST_VERSION-x86_64-unknown-linux-gnu" line name path sysroot="" context="$WORK/rust"
+    # The installed toolchain named for the version, else any installed one (stable, say) that is
+    # that version; read from its own rustc, so rustup never tries to install one.
+    while IFS= read -r line; do
+        name=${line%% *}
+        path=${line##* }
+        [ -x "$path/bin/rustc" ] || continue
+        if "$path/bin/rustc" --version | grep -q "^rustc $RUST_VERSION "; then
+            if [ -z "$sysroot" ] || [ "$name" = "$toolchain" ]; then
+                sysroot=$path
+            fi
         fi
-        if rustup run "$candidate" rustc --version 2>/dev/null | grep -q "^rustc $RUST_VERSION "; then
-            sysroot=$(rustup run "$candidate" rustc --print sysroot)
-            break
-        fi
-    done
+    done < <(rustup toolchain list -v)
     [ -n "$sysroot" ] || die "rustup has no Rust $RUST_VERSION toolchain (rustup toolchain list -v)"
 
     # Only what building needs: cargo, rustc, rustdoc, their libraries (LLVM, the driver) and the
