@@ -4,7 +4,9 @@
 //! settle, is staggered so the group's instances do not all leave at once, and grows only after
 //! several rejoins that did not help.
 
+use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, Instant};
 
 use crate::health::{JobHealth, Problem};
@@ -67,15 +69,20 @@ impl Rejoin {
     /// from then, so the instances of a group do not all leave at once (one LeaveGroup makes the
     /// coordinator rebalance everyone; several in a row keep it rebalancing): 2 s per partition
     /// held, so an instance holding none goes first, and up to 1 s at random between equals.
+    /// What went unread is forgotten: a partition may have a new owner now, who gets the whole
+    /// [`UNREAD_AFTER`] to show it reads it (not doing so made a loaded chaos run's instances take
+    /// partitions mid-move for orphans and rejoin again and again).
     pub(crate) fn joined(&mut self, now: Instant, held: usize) {
         self.joined_at = now;
         self.unanswered = false;
+        self.unread.reset();
         let held = u32::try_from(held).unwrap_or(u32::MAX);
-        let random_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |since| since.subsec_nanos() % 1_000);
-        self.stagger = Duration::from_secs(2).saturating_mul(held)
-            + Duration::from_millis(u64::from(random_ms));
+        // Not the clock: instances the same rebalance answered read it within microseconds of
+        // each other, and two of a chaos run left the group 15 ms apart. `RandomState` is seeded
+        // at random in each process.
+        let random_ms = RandomState::new().build_hasher().finish() % 1_000;
+        self.stagger =
+            Duration::from_secs(2).saturating_mul(held) + Duration::from_millis(random_ms);
     }
 
     /// Takes one look at the topic's partitions at `now`, while this instance holds `assigned`. While it
@@ -132,9 +139,7 @@ impl Rejoin {
 
     /// This instance left the group and joined again at `now`, holding nothing: the group gets
     /// time to settle (no rejoin before it answers, or 20 s have passed), and past the quick
-    /// rejoins the next one waits longer. What went unread is
-    /// not forgotten: a partition the rebalance gave to someone shows it by being counted, which
-    /// the next look sees at once.
+    /// rejoins the next one waits longer.
     pub(crate) fn rejoined(&mut self, now: Instant) {
         self.joined(now, 0);
         self.unanswered = true;

@@ -58,6 +58,12 @@ impl UnreadWatch {
         }
         unread
     }
+
+    /// Forgets what was seen: after a rebalance a partition may have a new owner, who gets the
+    /// whole [`UNREAD_AFTER`] to show it reads it.
+    pub fn reset(&mut self) {
+        self.waiting.clear();
+    }
 }
 
 #[cfg(test)]
