@@ -1,0 +1,264 @@
+//! The Docker deployment under faults, against the running containers that
+//! `scripts/compose-test.sh` started (it passes their compose command as `WORDFREQ_COMPOSE`; run
+//! alone these tests fail, they never skip). Each ends on exact counts: the words read through the
+//! dashboard's JSON API against what the producer API accepted. They share one stack, so they run
+//! one at a time (`--test-threads 1`) and each first waits until it is healthy again.
+
+mod stack;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::stack::{PRODUCE_TIMEOUT, RECOVERY, Stack, docker, fresh_words};
+
+/// What a killed or cut-off stream job's partitions must be counted again within.
+const RESUME_WITHIN: Duration = Duration::from_secs(30);
+/// How long a fault lasts where the issue says so.
+const FAULT: Duration = Duration::from_secs(20);
+
+/// Submits one text per word, each from its own user (so the texts spread over the partitions);
+/// every one must be accepted. Returns the counts they must reach.
+async fn submit_each(stack: &Stack, words: &[String]) -> BTreeMap<String, u64> {
+    for (n, word) in words.iter().enumerate() {
+        stack
+            .accepted(&format!("{word} {word}"), &format!("user_{n}"))
+            .await;
+    }
+    words.iter().map(|word| (word.clone(), 2)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submitted_text_is_counted_on_the_dashboard_and_the_page_loads_in_chromium() {
+    let stack = Stack::healthy().await;
+    let words = fresh_words("submitted", 2);
+    stack
+        .accepted(&format!("{0} {1} {0}", words[0], words[1]), "compose")
+        .await;
+    let expected = BTreeMap::from([(words[0].clone(), 2), (words[1].clone(), 1)]);
+    stack.wait_for_counts(&expected, RECOVERY).await;
+
+    // The page as a browser renders it, scripts run: the view searched for the first word.
+    let url = format!("{}/?q={}", stack.dashboard_url(), words[0]);
+    let output = Command::new("timeout")
+        .args([
+            "60",
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+        ])
+        .args(["--disable-background-networking", "--no-first-run"])
+        .args(["--virtual-time-budget=5000", "--dump-dom", &url])
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "chromium: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dom.contains("Word Frequency"), "not the dashboard: {dom}");
+    assert!(
+        dom.contains(&words[0]),
+        "the page does not show {}: {dom}",
+        words[0]
+    );
+    assert!(
+        dom.contains("<strong>online</strong>"),
+        "the producer API is not online: {dom}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_stream_jobs_split_the_partitions_and_count_each_text_once() {
+    let stack = Stack::healthy().await;
+    let held = stack.scale_stream_jobs(3).await;
+    assert!(held.values().all(|&partitions| partitions == 1), "{held:?}");
+
+    let words = fresh_words("scaled", 30);
+    let expected = submit_each(&stack, &words).await;
+    stack.wait_for_counts(&expected, RECOVERY).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_stream_job_is_restarted_by_its_policy_and_counting_resumes_within_30_s() {
+    let stack = Stack::healthy().await;
+    let before = stack.containers("stream-job");
+    let victim = &before[0];
+    let restarts = |id: &str| {
+        docker(&["inspect", "-f", "{{.RestartCount}}", id])
+            .trim()
+            .to_owned()
+    };
+    let restarts_before = restarts(victim);
+
+    docker(&["kill", "-s", "KILL", victim]);
+    let killed = Instant::now();
+    // Texts for every partition, sent while it is down and restarting.
+    let words = fresh_words("killed", 30);
+    let expected = submit_each(&stack, &words).await;
+    stack.wait_for_counts(&expected, RECOVERY).await;
+    let resumed = killed.elapsed();
+    assert_ne!(
+        restarts(victim),
+        restarts_before,
+        "the restart policy did not restart it"
+    );
+    assert!(
+        resumed <= RESUME_WITHIN,
+        "counting resumed {resumed:?} after the kill (bound {RESUME_WITHIN:?})"
+    );
+    println!("counting resumed {resumed:.1?} after the SIGKILL");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_redis_keeps_its_counts_through_its_append_only_file() {
+    let stack = Stack::healthy().await;
+    let words = fresh_words("persisted", 10);
+    let expected = submit_each(&stack, &words).await;
+    stack.wait_for_counts(&expected, RECOVERY).await;
+
+    docker(&["restart", &stack.container("redis")]);
+    stack.wait_until_healthy(RECOVERY).await;
+    stack.wait_for_counts(&expected, RECOVERY).await;
+    // And counting goes on.
+    let after = fresh_words("afterrestart", 5);
+    let more = submit_each(&stack, &after).await;
+    stack.wait_for_counts(&more, RECOVERY).await;
+    stack.wait_for_counts(&expected, Duration::ZERO).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_broker_gets_503s_within_the_produce_timeout_and_the_api_recovers_by_itself() {
+    let stack = Stack::healthy().await;
+    let broker = stack.container("kafka");
+    docker(&["pause", &broker]);
+    let paused = Instant::now();
+    let words = fresh_words("paused", 200);
+    let mut told: BTreeMap<String, Option<u16>> = BTreeMap::new();
+    let mut slowest = Duration::ZERO;
+    for (n, word) in words.iter().enumerate() {
+        if paused.elapsed() >= FAULT {
+            break;
+        }
+        let sent = Instant::now();
+        let status = stack.submit(word, &format!("user_{n}")).await;
+        slowest = slowest.max(sent.elapsed());
+        told.insert(word.clone(), status);
+    }
+    docker(&["unpause", &broker]);
+    println!(
+        "{} texts while paused, slowest answer {slowest:.1?}",
+        told.len()
+    );
+
+    let accepted = told.values().filter(|status| **status == Some(200)).count();
+    assert_eq!(
+        accepted, 0,
+        "told 200 for texts a paused broker cannot have stored: {told:?}"
+    );
+    assert!(told.values().all(|status| *status == Some(503)), "{told:?}");
+    // The bound: the produce timeout, and a second for the answer to travel.
+    assert!(
+        slowest <= PRODUCE_TIMEOUT + Duration::from_secs(1),
+        "slowest 503 took {slowest:?}"
+    );
+
+    // Recovers by itself: accepted again, and counted.
+    let deadline = Instant::now() + RECOVERY;
+    let recovered = fresh_words("unpaused", 1).remove(0);
+    while stack.submit(&recovered, "user_after").await != Some(200) {
+        assert!(
+            Instant::now() < deadline,
+            "the API did not recover within {RECOVERY:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    stack
+        .wait_for_counts(&BTreeMap::from([(recovered, 1)]), RECOVERY)
+        .await;
+    // A 503 says "not stored as far as we know": such a text may still have reached the broker
+    // and is then counted, but once at most.
+    let counts = stack.counts(&words).await.unwrap();
+    assert!(counts.values().all(|&count| count <= 1), "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_job_cut_off_for_20_s_hands_its_partitions_over_and_nothing_is_counted_twice() {
+    let stack = Stack::healthy().await;
+    stack.scale_stream_jobs(3).await;
+    let network = stack.network();
+    let jobs = stack.containers("stream-job");
+    let (cut, others) = jobs.split_first().unwrap();
+
+    docker(&["network", "disconnect", &network, cut]);
+    let disconnected = Instant::now();
+    let words = fresh_words("cutoff", 30);
+    let expected = submit_each(&stack, &words).await;
+    // The two still connected take over the cut-off one's partitions and count everything.
+    stack
+        .wait_for_counts(&expected, RESUME_WITHIN + FAULT)
+        .await;
+    let held: u64 = others
+        .iter()
+        .filter_map(|id| stack::stream_job_metric(id, "wordfreq_assigned_partitions"))
+        .sum();
+    assert_eq!(
+        held, 3,
+        "the connected jobs hold {held} of the 3 partitions"
+    );
+    if let Some(rest) = FAULT.checked_sub(disconnected.elapsed()) {
+        tokio::time::sleep(rest).await;
+    }
+    docker(&["network", "connect", &network, cut]);
+
+    // Back in the group, the three split the partitions again; the counts stay exact, also for
+    // what the cut-off job had read but not yet stored when it was cut off.
+    stack.scale_stream_jobs(3).await;
+    let after = fresh_words("reconnected", 30);
+    let more = submit_each(&stack, &after).await;
+    stack.wait_for_counts(&more, RECOVERY).await;
+    stack.wait_for_counts(&expected, Duration::ZERO).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_stopped_the_dashboard_shows_its_last_data_and_the_outage_and_recovers() {
+    let stack = Stack::healthy().await;
+    let words = fresh_words("lastseen", 1);
+    let expected = submit_each(&stack, &words).await;
+    stack.wait_for_counts(&expected, RECOVERY).await;
+    let view = format!("/?q={}", words[0]);
+    let (_, before) = stack.dashboard(&view).await.expect("the dashboard answers");
+    assert!(before.contains(&words[0]));
+
+    let redis = stack.container("redis");
+    docker(&["stop", &redis]);
+    let deadline = Instant::now() + RECOVERY;
+    loop {
+        let health = stack.dashboard("/api/health").await;
+        if let Some((503, body)) = &health
+            && body.contains("disconnected")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the outage was not reported: {health:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (status, page) = stack.dashboard(&view).await.expect("the dashboard answers");
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(&words[0]), "the last data is gone: {page}");
+    assert!(
+        page.contains("<strong>disconnected</strong>"),
+        "the outage is not shown: {page}"
+    );
+
+    docker(&["start", &redis]);
+    stack.wait_until_healthy(RECOVERY).await;
+    let (status, _) = stack.dashboard("/api/health").await.unwrap();
+    assert_eq!(status, 200);
+    stack.wait_for_counts(&expected, RECOVERY).await;
+}
