@@ -85,8 +85,9 @@ impl Rejoin {
             Duration::from_secs(2).saturating_mul(held) + Duration::from_millis(random_ms);
     }
 
-    /// Takes one look at the topic's partitions at `now`, while this instance holds `assigned`. While it
-    /// holds none and partitions go unread, that makes it unhealthy (the reason names `topic`).
+    /// Takes one look at the topic's partitions at `now`, while this instance holds `assigned`.
+    /// While it holds none and partitions go unread, that makes it unhealthy (the reason names
+    /// `topic`).
     /// Returns the orphaned partitions once the rejoin wait has passed: time to rejoin.
     pub(crate) fn look(
         &mut self,
@@ -123,11 +124,10 @@ impl Rejoin {
                 ),
             );
         }
-        let wait = if self.unanswered {
-            UNANSWERED_REJOIN_WAIT.max(self.wait + self.stagger)
-        } else {
-            self.wait + self.stagger
-        };
+        let mut wait = self.wait + self.stagger;
+        if self.unanswered {
+            wait = wait.max(UNANSWERED_REJOIN_WAIT);
+        }
         if now.duration_since(self.joined_at) < wait {
             return None;
         }

@@ -129,6 +129,7 @@ mod tests {
                 .look(start + UNREAD_AFTER * 3, &progress(&[(0, 60, 60)]))
                 .is_empty()
         );
+        watch.reset();
         assert!(
             watch
                 .look(start + UNREAD_AFTER * 4, &progress(&[(0, 60, 70)]))

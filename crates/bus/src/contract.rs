@@ -115,5 +115,6 @@ pub trait Subscriber: Send + Sync {
 
     /// Stops being a member, as a member that stops should, waiting a bounded time for the
     /// broker; afterwards every call fails. Dropping a member never blocks, but need not leave.
+    /// The default does nothing, for adapters with no membership to end (the in-process log).
     async fn close(&mut self) {}
 }

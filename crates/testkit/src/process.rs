@@ -104,7 +104,7 @@ impl ServerProcess {
 
     fn signal(&self, signal: Signal) {
         if let Some(child) = &self.child {
-            let pid = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
+            let pid = pid(child);
             kill(pid, signal).unwrap_or_else(|err| panic!("{signal} to {pid}: {err}"));
         }
     }
@@ -189,7 +189,7 @@ impl ServerProcess {
         let Some(mut child) = self.child.take() else {
             return;
         };
-        let pid = Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"));
+        let pid = pid(&child);
         // The process may already be gone; reaping below tells the truth either way. A paused
         // one acts on the signal only once it goes on.
         let _ = kill(pid, signal);
@@ -221,6 +221,11 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// The process id signals are sent to.
+fn pid(child: &Child) -> Pid {
+    Pid::from_raw(i32::try_from(child.id()).expect("pids fit in i32"))
 }
 
 /// A loopback port that was free a moment ago: for a server a test starts, or for an address

@@ -28,6 +28,19 @@ async fn submit_each(stack: &Stack, words: &[String]) -> BTreeMap<String, u64> {
     words.iter().map(|word| (word.clone(), 2)).collect()
 }
 
+/// After a fault: `count` new texts are counted, and what was counted before (`expected`) stays
+/// exactly as it was.
+async fn counting_goes_on(
+    stack: &Stack,
+    prefix: &str,
+    count: usize,
+    expected: &BTreeMap<String, u64>,
+) {
+    let more = submit_each(stack, &fresh_words(prefix, count)).await;
+    stack.wait_for_counts(&more, RECOVERY).await;
+    stack.wait_for_counts(expected, Duration::ZERO).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_submitted_text_is_counted_on_the_dashboard_and_the_page_loads_in_chromium() {
     let stack = Stack::healthy().await;
@@ -122,11 +135,7 @@ async fn a_restarted_redis_keeps_its_counts_through_its_append_only_file() {
     docker(&["restart", &stack.container("redis")]);
     stack.wait_until_healthy(RECOVERY).await;
     stack.wait_for_counts(&expected, RECOVERY).await;
-    // And counting goes on.
-    let after = fresh_words("afterrestart", 5);
-    let more = submit_each(&stack, &after).await;
-    stack.wait_for_counts(&more, RECOVERY).await;
-    stack.wait_for_counts(&expected, Duration::ZERO).await;
+    counting_goes_on(&stack, "afterrestart", 5, &expected).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -216,10 +225,7 @@ async fn a_stream_job_cut_off_for_20_s_hands_its_partitions_over_and_nothing_is_
     // Back in the group, the three split the partitions again; the counts stay exact, also for
     // what the cut-off job had read but not yet stored when it was cut off.
     stack.scale_stream_jobs(3).await;
-    let after = fresh_words("reconnected", 30);
-    let more = submit_each(&stack, &after).await;
-    stack.wait_for_counts(&more, RECOVERY).await;
-    stack.wait_for_counts(&expected, Duration::ZERO).await;
+    counting_goes_on(&stack, "reconnected", 30, &expected).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -20,8 +20,9 @@ use crate::contract::{BusError, ConsumerEvent, IncomingRecord, Subscriber};
 const CONSUMER_OP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How long closing a consumer is waited for. librdkafka's close waits for the group coordinator's
-/// answers, and rdkafka's drop polls until it is closed with no bound (rust-rdkafka #509): with the
-/// broker gone mid-join it never is. Past this the close goes on by itself on its own thread.
+/// answers, and rdkafka's drop polls until it is closed with no bound (rust-rdkafka #509): with a
+/// broker that hangs (paused, or cut off) it never is. Past this the close goes on by itself on
+/// its own thread.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Member = std::sync::Arc<StreamConsumer<RebalanceEvents>>;
