@@ -14,6 +14,8 @@
 ARG BUILDER_IMAGE=rust:1.95-slim-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
+# The tag is in the argument (its default above, or the local image's name).
+# hadolint ignore=DL3006
 FROM ${BUILDER_IMAGE} AS chef
 # librdkafka is built from source by the rdkafka crate: a C toolchain, make, pkg-config, zlib, and
 # OpenSSL for TLS and SCRAM to Kafka.
@@ -37,6 +39,8 @@ COPY . .
 RUN cargo build --release --locked \
     --bin wordfreq --bin producer-api --bin stream-job --bin dashboard
 
+# The tag is in the argument (its default above, or the local image's name).
+# hadolint ignore=DL3006
 FROM ${RUNTIME_IMAGE} AS runtime
 # curl only for the health checks; ca-certificates for TLS to Kafka and Redis; zlib and OpenSSL,
 # which librdkafka links dynamically (tests/deploy.rs checks this list against `ldd`).
