@@ -14,7 +14,7 @@ step() { printf '\n==> %s\n' "$*"; }
 # redis-server for the tests; a C toolchain, make, pkg-config, zlib and OpenSSL (for TLS and SCRAM to
 # Kafka) to build librdkafka, which the rdkafka crate bundles and compiles with its own ./configure;
 # Chromium and its WebDriver for the dashboard's browser test.
-debian_packages=(redis-server build-essential pkg-config zlib1g-dev libssl-dev chromium chromium-driver)
+debian_packages=(redis-server build-essential pkg-config zlib1g-dev libssl-dev chromium chromium-driver debootstrap)
 missing=()
 for package in "${debian_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -59,8 +59,8 @@ tansu --version | grep -x "tansu $TANSU_VERSION" || { echo "error: tansu $TANSU_
 step "cargo fmt --check"
 cargo fmt --all --check
 
-step "hadolint Dockerfile"
-hadolint Dockerfile
+step "hadolint"
+hadolint Dockerfile deploy/images/*.Dockerfile
 
 step "cargo fetch"
 # Every crate of Cargo.lock, those of other platforms too: cargo deny's `cargo metadata` needs them
@@ -90,5 +90,20 @@ trap 'rm -f "$log"' EXIT
 status=0
 cargo test --workspace --doc --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 cargo test --workspace --all-targets --locked --no-fail-fast 2>&1 | tee -a "$log" || status=$?
+
+step "compose tests: the Docker deployment, for real"
+# Where a Docker engine answers, scripts/compose-test.sh builds the images (on local base images
+# where no registry answers), starts docker-compose.yml, runs wordfreq/tests/compose against the
+# containers and removes them. REQUIRE_DOCKER=1 (as .ci/run sets) makes a missing engine a failure.
+if docker info >/dev/null 2>&1; then
+    scripts/compose-test.sh 2>&1 | tee -a "$log" || status=$?
+elif [[ ${REQUIRE_DOCKER:-0} == 1 ]]; then
+    echo "error: REQUIRE_DOCKER=1 and no Docker engine answers (docker info failed)" >&2
+    status=1
+else
+    printf '\n%s\n%s\n\n' \
+        "WARNING: no Docker engine answers: the compose tests (the deployment, for real) did NOT run." \
+        "         Start Docker and run scripts/compose-test.sh, or set REQUIRE_DOCKER=1 to make this fail." >&2
+fi
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "\ntests: %d passed, %d failed\n", passed, failed }' "$log"
 exit "$status"

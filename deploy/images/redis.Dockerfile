@@ -3,6 +3,8 @@
 # redis user in /data (a volume, which a new named volume takes the ownership of), with the
 # compose file's own command and `redis-cli ping` health check.
 ARG BASE_IMAGE=wordfreq-local/debian:bookworm-slim
+# The tag is in the argument (the local Debian image by default).
+# hadolint ignore=DL3006
 FROM ${BASE_IMAGE}
 
 # The package makes the redis user; the base image's policy-rc.d keeps it from starting a service.

@@ -3,6 +3,8 @@
 # with the host's Rust toolchain (cargo, rustc, rustdoc and the standard library, no docs) in the
 # build context's toolchain/ folder, which the script stages.
 ARG BASE_IMAGE=wordfreq-local/debian:bookworm-slim
+# The tag is in the argument (the local Debian image by default).
+# hadolint ignore=DL3006
 FROM ${BASE_IMAGE}
 
 # Where the official image keeps them: `cargo install` puts its binaries in $CARGO_HOME/bin, on PATH.

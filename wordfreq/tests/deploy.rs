@@ -1,10 +1,11 @@
-//! The Docker deployment, checked statically: no Docker engine runs where the tests do. The compose
-//! file has the services, ports, volumes, health checks and start order a server deployment needs;
-//! every variable it sets is one the binary it configures accepts (read from that binary's
-//! `--help`) and one of the pinned names; every image it builds is a stage of the Dockerfile that
-//! ships a binary this workspace builds, and installs the shared libraries those binaries link
-//! (read with `ldd`), the build stage their development packages; the topic-init service makes the
-//! topics of the design.
+//! The Docker deployment, checked statically, Apache Kafka's part included, which no Docker engine
+//! here can run (no Kafka image can be had; `tests/compose` runs the rest for real, tansu in
+//! Kafka's place). The compose file has the services, ports, volumes, health checks and start order
+//! a server deployment needs; every variable it sets is one the binary it configures accepts (read
+//! from that binary's `--help`) and one of the pinned names; every image it builds is a stage of
+//! the Dockerfile that ships a binary this workspace builds, and installs the shared libraries
+//! those binaries link (read with `ldd`), the build stage their development packages; the
+//! topic-init service makes the topics of the design.
 
 mod workspace;
 

@@ -5,16 +5,16 @@
 //! arrive by server-sent events. Full-page screenshots (desktop and phone width) are saved under
 //! `target/screenshots/`.
 
+mod chromium;
 mod stack;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{Value, json};
-use wordfreq_testkit::free_port;
+use fantoccini::Locator;
+use serde_json::Value;
 
+use crate::chromium::{Browser, screenshots_dir};
 use crate::stack::Stack;
 
 /// The bound on submit-to-visible in the page.
@@ -25,69 +25,7 @@ const WAIT: Duration = Duration::from_secs(20);
 const TEST_LOG_FILTER: &str =
     "dashboard=debug,producer_api=debug,stream_job=info,wordfreq_store=debug,tower_http=debug";
 
-/// chromedriver on a free port, with a Chromium session; both end when this is dropped.
-struct Browser {
-    driver: Child,
-    client: Client,
-    downloads: tempfile::TempDir,
-}
-
 impl Browser {
-    async fn start() -> Self {
-        let port = free_port();
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver is not installed: run scripts/test.sh, which installs Debian's chromium and chromium-driver");
-        let webdriver = format!("http://127.0.0.1:{port}");
-        wait_until_answers(&format!("{webdriver}/status")).await;
-        let downloads = tempfile::tempdir().unwrap();
-        let capabilities = json!({
-            "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium",
-                "args": [
-                    "--headless", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--no-first-run",
-                    "--window-size=1280,1000",
-                ],
-                "prefs": {
-                    "download.default_directory": downloads.path(),
-                    "download.prompt_for_download": false,
-                },
-            }
-        });
-        let Value::Object(capabilities) = capabilities else {
-            unreachable!()
-        };
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&webdriver)
-            .await
-            .expect("a Chromium session");
-        Self {
-            driver,
-            client,
-            downloads,
-        }
-    }
-
-    /// Loads `url` and waits (bounded) until an element matching `css` is on the page.
-    async fn open(&self, url: &str, css: &str) {
-        self.client.goto(url).await.unwrap();
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|err| panic!("{url} showed no {css} within {WAIT:?}: {err}"));
-    }
-
-    async fn js(&self, script: &str) -> Value {
-        self.client.execute(script, vec![]).await.unwrap()
-    }
-
     /// The words of the table, of the bar chart.
     async fn shown(&self) -> (Vec<String>, Vec<String>) {
         let words = self
@@ -147,48 +85,6 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
-
-    /// Saves a screenshot of the whole page at `width` to `path`.
-    async fn screenshot(&self, width: u32, path: &Path) {
-        // The width re-flows the page, so its height is measured at that width; the window is then
-        // made tall enough that the whole page fits with no scroll bar.
-        self.client.set_window_size(width, 1000).await.unwrap();
-        let height = self
-            .js("return document.documentElement.scrollHeight")
-            .await;
-        let height = height.as_u64().unwrap() as u32 + 200;
-        self.client.set_window_size(width, height).await.unwrap();
-        let png = self.client.screenshot().await.unwrap();
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, png).unwrap();
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-    }
-}
-
-async fn wait_until_answers(url: &str) {
-    let started = Instant::now();
-    while reqwest::get(url).await.is_err() {
-        assert!(
-            started.elapsed() < WAIT,
-            "{url} did not answer within {WAIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn screenshots_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(
-            || Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"),
-            PathBuf::from,
-        )
-        .join("screenshots")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! started it with (`WORDFREQ_COMPOSE`), the `docker` CLI for the faults, and the producer API and
 //! the dashboard on the ports the compose file publishes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -23,7 +23,8 @@ pub struct Stack {
 }
 
 impl Stack {
-    /// The stack, once every service's container says healthy.
+    /// The stack as `up` makes it (one stream job; whatever an earlier test stopped, started
+    /// again), once every service's container says healthy.
     pub async fn healthy() -> Self {
         let compose = std::env::var("WORDFREQ_COMPOSE").unwrap_or_else(|_| {
             panic!(
@@ -38,6 +39,7 @@ impl Stack {
                 .build()
                 .unwrap(),
         };
+        stack.compose(&["up", "-d", "--no-build", "--scale", "stream-job=1"]);
         stack.wait_until_healthy(RECOVERY).await;
         stack
     }
@@ -164,9 +166,19 @@ impl Stack {
             .map(|response| response.status().as_u16())
     }
 
-    /// Submits `text`, which must be accepted.
-    pub async fn accepted(&self, text: &str, user_id: &str) {
-        assert_eq!(self.submit(text, user_id).await, Some(200), "{text}");
+    /// Submits `text`, which must be accepted; the partition the API says it went to.
+    pub async fn accepted(&self, text: &str, user_id: &str) -> i32 {
+        let response = self
+            .http
+            .post(format!("{API_URL}/submit_text"))
+            .json(&serde_json::json!({"text": text, "user_id": user_id}))
+            .send()
+            .await
+            .unwrap_or_else(|err| panic!("{text}: {err}"));
+        assert_eq!(response.status().as_u16(), 200, "{text}");
+        let body: Value = response.json().await.unwrap();
+        let partition = body["kafka_metadata"]["partition"].as_i64();
+        i32::try_from(partition.unwrap_or_else(|| panic!("no partition in {body}"))).unwrap()
     }
 
     /// Each of `words`' all-time count on the dashboard's JSON API (0 for a word it has not).
@@ -259,6 +271,44 @@ impl Stack {
     }
 }
 
+/// A fault that lasts until it is dropped, so a failing assertion does not leave it in place for
+/// the tests after: `docker <undo> <args>` on drop (`unpause`, `network connect`).
+pub struct Fault {
+    undo: Vec<String>,
+}
+
+impl Fault {
+    /// Runs `docker <args>` now and `docker <undo>` when dropped.
+    pub fn start(args: &[&str], undo: &[&str]) -> Self {
+        docker(args);
+        Self {
+            undo: undo.iter().map(|arg| (*arg).to_owned()).collect(),
+        }
+    }
+
+    /// Ends the fault now.
+    pub fn end(self) {}
+}
+
+impl Drop for Fault {
+    // No panic here (it may run while a failed assertion unwinds): a failed undo is said, and the
+    // next test's `Stack::healthy` finds what it left.
+    fn drop(&mut self) {
+        match Command::new("docker").args(&self.undo).output() {
+            Ok(output) if output.status.success() => {}
+            failed => eprintln!("docker {:?} failed: {failed:?}", self.undo),
+        }
+    }
+}
+
+/// Kills the main process of container `id` with SIGKILL from the host, as a crash or the OOM
+/// killer would. (`docker kill` would not do: Docker counts it as a manual stop, and the restart
+/// policy leaves such a container stopped.)
+pub fn crash(id: &str) {
+    let pid = docker(&["inspect", "-f", "{{.State.Pid}}", id]);
+    run(Command::new("kill").args(["-KILL", pid.trim()]));
+}
+
 /// A metric of the stream job in container `id`, read inside it (it ships curl for its health
 /// check); None while it does not answer.
 pub fn stream_job_metric(id: &str, name: &str) -> Option<u64> {
@@ -280,6 +330,32 @@ pub fn stream_job_metric(id: &str, name: &str) -> Option<u64> {
         .and_then(|line| line.split_whitespace().nth(1))
         .and_then(|value| value.parse::<f64>().ok())
         .map(|value| value as u64)
+}
+
+/// The partitions the stream job in container `id` holds, once its metrics say which: those its
+/// consumer-lag metric has a series for (set every 5 s; removed when it loses a partition), as
+/// many as it says it holds. Panics if they do not within 15 s.
+pub async fn partitions_of(id: &str) -> BTreeSet<i32> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let metrics = run(Command::new("docker")
+            .args(["exec", id, "curl", "-fsS", "--max-time", "2"])
+            .arg("http://127.0.0.1:9100/metrics"));
+        let partitions: BTreeSet<i32> = metrics
+            .lines()
+            .filter_map(|line| line.strip_prefix("wordfreq_consumer_lag{partition=\""))
+            .filter_map(|rest| rest.split('"').next()?.parse().ok())
+            .collect();
+        let held = stream_job_metric(id, "wordfreq_assigned_partitions");
+        if !partitions.is_empty() && held == Some(partitions.len() as u64) {
+            return partitions;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id}: lag of {partitions:?}, holding {held:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// Runs `docker` with `args`; panics with its output if it fails.
