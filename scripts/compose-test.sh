@@ -116,6 +116,10 @@ fi
 step "compose tests"
 status=0
 WORDFREQ_COMPOSE="${compose[*]}" cargo test --locked -p wordfreq --test compose -- --test-threads 1 --nocapture || status=$?
+if ((status != 0)); then
+    # What the services said, before the trap removes them.
+    "${compose[@]}" logs --no-color --tail 60 >&2 || true
+fi
 
 step "stopping: each service ends on SIGTERM within compose's stop timeout (10 s)"
 # A service still running at the timeout is SIGKILLed (exit 137): what it had not flushed is lost.
