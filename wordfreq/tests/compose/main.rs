@@ -37,15 +37,29 @@ fn normalized(text: &Value) -> String {
         .join(" ")
 }
 
+/// What [`submit_each`] sent.
+struct Sent {
+    /// The counts its texts must reach.
+    counts: BTreeMap<String, u64>,
+    /// The partitions the producer API put them in.
+    partitions: BTreeSet<i32>,
+}
+
 /// Submits one text per word, each from its own user (so the texts spread over the partitions);
-/// every one must be accepted. Returns the counts they must reach.
-async fn submit_each(stack: &Stack, words: &[String]) -> BTreeMap<String, u64> {
+/// every one must be accepted.
+async fn submit_each(stack: &Stack, words: &[String]) -> Sent {
+    let mut partitions = BTreeSet::new();
     for (n, word) in words.iter().enumerate() {
-        stack
-            .accepted(&format!("{word} {word}"), &format!("user_{n}"))
-            .await;
+        partitions.insert(
+            stack
+                .accepted(&format!("{word} {word}"), &format!("user_{n}"))
+                .await,
+        );
     }
-    words.iter().map(|word| (word.clone(), 2)).collect()
+    Sent {
+        counts: words.iter().map(|word| (word.clone(), 2)).collect(),
+        partitions,
+    }
 }
 
 /// After a fault: `count` new texts are counted, and what was counted before (`expected`) stays
@@ -56,7 +70,7 @@ async fn counting_goes_on(
     count: usize,
     expected: &BTreeMap<String, u64>,
 ) {
-    let more = submit_each(stack, &fresh_words(prefix, count)).await;
+    let more = submit_each(stack, &fresh_words(prefix, count)).await.counts;
     stack.wait_for_counts(&more, RECOVERY).await;
     stack.wait_for_counts(expected, Duration::ZERO).await;
 }
@@ -135,7 +149,7 @@ async fn three_stream_jobs_split_the_partitions_and_count_each_text_once() {
     assert!(held.values().all(|&partitions| partitions == 1), "{held:?}");
 
     let words = fresh_words("scaled", 30);
-    let expected = submit_each(&stack, &words).await;
+    let expected = submit_each(&stack, &words).await.counts;
     stack.wait_for_counts(&expected, RECOVERY).await;
 }
 
@@ -155,7 +169,7 @@ async fn a_killed_stream_job_is_restarted_by_its_policy_and_counting_resumes_wit
     let killed = Instant::now();
     // Texts for every partition, sent while it is down and restarting.
     let words = fresh_words("killed", 30);
-    let expected = submit_each(&stack, &words).await;
+    let expected = submit_each(&stack, &words).await.counts;
     stack.wait_for_counts(&expected, RECOVERY).await;
     let resumed = killed.elapsed();
     assert_ne!(
@@ -174,7 +188,7 @@ async fn a_killed_stream_job_is_restarted_by_its_policy_and_counting_resumes_wit
 async fn a_restarted_redis_keeps_its_counts_through_its_append_only_file() {
     let stack = Stack::healthy().await;
     let words = fresh_words("persisted", 10);
-    let expected = submit_each(&stack, &words).await;
+    let expected = submit_each(&stack, &words).await.counts;
     stack.wait_for_counts(&expected, RECOVERY).await;
 
     docker(&["restart", &stack.container("redis")]);
@@ -253,15 +267,10 @@ async fn a_stream_job_cut_off_for_20_s_hands_its_partitions_over_and_nothing_is_
     );
     let disconnected = Instant::now();
     let words = fresh_words("cutoff", 30);
-    let mut sent_to = BTreeSet::new();
-    for (n, word) in words.iter().enumerate() {
-        sent_to.insert(
-            stack
-                .accepted(&format!("{word} {word}"), &format!("user_{n}"))
-                .await,
-        );
-    }
-    let expected: BTreeMap<String, u64> = words.iter().map(|word| (word.clone(), 2)).collect();
+    let Sent {
+        counts: expected,
+        partitions: sent_to,
+    } = submit_each(&stack, &words).await;
     assert!(
         its_partitions.is_subset(&sent_to),
         "no text went to the cut-off job's partitions {its_partitions:?}: {sent_to:?}"
@@ -293,7 +302,7 @@ async fn a_stream_job_cut_off_for_20_s_hands_its_partitions_over_and_nothing_is_
 async fn with_redis_stopped_the_dashboard_shows_its_last_data_and_the_outage_and_recovers() {
     let stack = Stack::healthy().await;
     let words = fresh_words("lastseen", 1);
-    let expected = submit_each(&stack, &words).await;
+    let expected = submit_each(&stack, &words).await.counts;
     stack.wait_for_counts(&expected, RECOVERY).await;
     let view = format!("/?q={}", words[0]);
     let (_, before) = stack.dashboard(&view).await.expect("the dashboard answers");

@@ -155,24 +155,25 @@ impl Stack {
             .collect()
     }
 
-    /// Submits `text` to the producer API; the status, or None for no answer.
-    pub async fn submit(&self, text: &str, user_id: &str) -> Option<u16> {
+    /// `POST /submit_text` of `text` from `user_id`.
+    async fn post_text(&self, text: &str, user_id: &str) -> reqwest::Result<reqwest::Response> {
         self.http
             .post(format!("{API_URL}/submit_text"))
             .json(&serde_json::json!({"text": text, "user_id": user_id}))
             .send()
             .await
-            .ok()
-            .map(|response| response.status().as_u16())
+    }
+
+    /// Submits `text` to the producer API; the status, or None for no answer.
+    pub async fn submit(&self, text: &str, user_id: &str) -> Option<u16> {
+        let response = self.post_text(text, user_id).await.ok()?;
+        Some(response.status().as_u16())
     }
 
     /// Submits `text`, which must be accepted; the partition the API says it went to.
     pub async fn accepted(&self, text: &str, user_id: &str) -> i32 {
         let response = self
-            .http
-            .post(format!("{API_URL}/submit_text"))
-            .json(&serde_json::json!({"text": text, "user_id": user_id}))
-            .send()
+            .post_text(text, user_id)
             .await
             .unwrap_or_else(|err| panic!("{text}: {err}"));
         assert_eq!(response.status().as_u16(), 200, "{text}");
@@ -309,27 +310,33 @@ pub fn crash(id: &str) {
     run(Command::new("kill").args(["-KILL", pid.trim()]));
 }
 
-/// A metric of the stream job in container `id`, read inside it (it ships curl for its health
+/// The metrics of the stream job in container `id`, read inside it (it ships curl for its health
 /// check); None while it does not answer.
-pub fn stream_job_metric(id: &str, name: &str) -> Option<u64> {
+fn stream_job_metrics(id: &str) -> Option<String> {
     let output = Command::new("docker")
-        .args([
-            "exec",
-            id,
-            "curl",
-            "-fsS",
-            "--max-time",
-            "2",
-            "http://127.0.0.1:9100/metrics",
-        ])
+        .args(["exec", id, "curl", "-fsS", "--max-time", "2"])
+        .arg("http://127.0.0.1:9100/metrics")
         .output()
         .ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.lines()
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The value of the unlabelled metric `name` in `metrics`.
+fn metric_value(metrics: &str, name: &str) -> Option<u64> {
+    metrics
+        .lines()
         .find(|line| line.split_whitespace().next() == Some(name))
         .and_then(|line| line.split_whitespace().nth(1))
         .and_then(|value| value.parse::<f64>().ok())
         .map(|value| value as u64)
+}
+
+/// A metric of the stream job in container `id`; None while it does not answer.
+pub fn stream_job_metric(id: &str, name: &str) -> Option<u64> {
+    metric_value(&stream_job_metrics(id)?, name)
 }
 
 /// The partitions the stream job in container `id` holds, once its metrics say which: those its
@@ -338,15 +345,13 @@ pub fn stream_job_metric(id: &str, name: &str) -> Option<u64> {
 pub async fn partitions_of(id: &str) -> BTreeSet<i32> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let metrics = run(Command::new("docker")
-            .args(["exec", id, "curl", "-fsS", "--max-time", "2"])
-            .arg("http://127.0.0.1:9100/metrics"));
+        let metrics = stream_job_metrics(id).unwrap_or_default();
         let partitions: BTreeSet<i32> = metrics
             .lines()
             .filter_map(|line| line.strip_prefix("wordfreq_consumer_lag{partition=\""))
             .filter_map(|rest| rest.split('"').next()?.parse().ok())
             .collect();
-        let held = stream_job_metric(id, "wordfreq_assigned_partitions");
+        let held = metric_value(&metrics, "wordfreq_assigned_partitions");
         if !partitions.is_empty() && held == Some(partitions.len() as u64) {
             return partitions;
         }
